@@ -1,0 +1,371 @@
+"""The capture format: a directory holding ``manifest.json`` and ``records/*.parquet``.
+
+A capture is the public, self-describing snapshot of a source's records for a time range (see
+docs/capture-format.md). Writers go through :func:`write_capture`, which validates, sorts, writes
+zstd Parquet into a temporary sibling directory and renames it into place, so a reader never sees
+a half-written capture. Readers go through :func:`read_capture`, which turns every way a capture
+can be broken into one :class:`~replay.errors.CaptureError` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from replay import __version__
+from replay.errors import CaptureError
+from replay.model import SourceKind
+
+CAPTURE_FORMAT = "esm-replay.capture/1"
+MANIFEST = "manifest.json"
+RECORDS_DIR = "records"
+ROW_GROUP_SIZE = 131_072
+
+CORE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("shard", pa.string(), nullable=False),
+    pa.field("seq", pa.string(), nullable=False),
+    pa.field("pos", pa.int64(), nullable=False),
+    pa.field("arrival", pa.timestamp("ms", tz="UTC"), nullable=False),
+    pa.field("key", pa.string()),
+    pa.field("data", pa.binary(), nullable=False),
+    pa.field("size", pa.int32(), nullable=False),
+)
+
+# Typed, source-specific columns: what it takes to rebuild the exact event AWS would send.
+EXTRA_FIELDS: dict[SourceKind, tuple[pa.Field, ...]] = {
+    SourceKind.KINESIS: (),
+    SourceKind.DYNAMODB: (
+        pa.field("event_id", pa.string()),
+        pa.field("event_name", pa.string()),
+        pa.field("event_version", pa.string()),
+        pa.field("stream_view_type", pa.string()),
+        pa.field("user_identity", pa.string()),
+        pa.field("size_bytes", pa.int32()),
+    ),
+    SourceKind.SQS: (),
+    SourceKind.KAFKA: (),
+}
+
+
+def capture_schema(kind: SourceKind) -> pa.Schema:
+    """The Parquet schema of a capture's records for one source kind."""
+    return pa.schema([*CORE_FIELDS, *EXTRA_FIELDS[kind]])
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What was captured: the source's identity and the settings that change ESM behaviour."""
+
+    kind: SourceKind
+    arn: str | None = None
+    region: str | None = None
+    name: str | None = None
+    fifo: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard (or partition, or queue) of the capture and its lineage."""
+
+    id: str
+    parents: tuple[str, ...] = ()
+    hash_key_range: tuple[str, str] | None = None
+    first_seq: str | None = None
+    last_seq: str | None = None
+    records: int = 0
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """``manifest.json``: everything about a capture except the records themselves."""
+
+    source: SourceInfo
+    shards: tuple[ShardInfo, ...] = ()
+    window_start_ms: int | None = None
+    window_end_ms: int | None = None
+    esm: tuple[dict[str, Any], ...] = ()
+    function: dict[str, Any] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    redaction: dict[str, Any] | None = None
+    created_by: str = "import"
+    tool_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as the JSON object stored on disk (key order is stable)."""
+        from replay.timeutil import iso_ms
+
+        src = self.source
+        return {
+            "format": CAPTURE_FORMAT,
+            "source": {
+                "kind": src.kind.value,
+                "arn": src.arn,
+                "region": src.region,
+                "name": src.name,
+                "fifo": src.fifo,
+                "settings": src.settings,
+            },
+            "shards": [
+                {
+                    "id": s.id,
+                    "parents": list(s.parents),
+                    "hash_key_range": list(s.hash_key_range) if s.hash_key_range else None,
+                    "first_seq": s.first_seq,
+                    "last_seq": s.last_seq,
+                    "records": s.records,
+                    "closed": s.closed,
+                }
+                for s in self.shards
+            ],
+            "window": {
+                "start": iso_ms(self.window_start_ms) if self.window_start_ms is not None else None,
+                "end": iso_ms(self.window_end_ms) if self.window_end_ms is not None else None,
+            },
+            "esm": list(self.esm),
+            "function": self.function,
+            "observed": self.observed,
+            "complete": self.complete,
+            "checkpoints": self.checkpoints,
+            "redaction": self.redaction,
+            "created_by": self.created_by,
+            "tool": {"name": "esm-replay", "version": self.tool_version},
+        }
+
+    @staticmethod
+    def from_json(obj: Any, where: str = MANIFEST) -> Manifest:
+        """Parse a manifest object; every problem is a one-line :class:`CaptureError`."""
+        from replay.timeutil import parse_time
+
+        if not isinstance(obj, dict):
+            raise CaptureError(f"{where}: expected a JSON object")
+        if obj.get("format") != CAPTURE_FORMAT:
+            raise CaptureError(
+                f"{where}: format is {obj.get('format')!r}; this version reads {CAPTURE_FORMAT!r}"
+            )
+        src = obj.get("source")
+        if not isinstance(src, dict):
+            raise CaptureError(f"{where}: 'source' must be an object")
+        try:
+            kind = SourceKind(src.get("kind"))
+        except ValueError:
+            allowed = ", ".join(k.value for k in SourceKind)
+            raise CaptureError(
+                f"{where}: source.kind is {src.get('kind')!r}; allowed: {allowed}"
+            ) from None
+        source = SourceInfo(
+            kind=kind,
+            arn=src.get("arn"),
+            region=src.get("region"),
+            name=src.get("name"),
+            fifo=bool(src.get("fifo", False)),
+            settings=dict(src.get("settings") or {}),
+        )
+        shards = tuple(_shard_from_json(s, where, i) for i, s in enumerate(obj.get("shards") or []))
+        window = obj.get("window") or {}
+        start = window.get("start")
+        end = window.get("end")
+        tool = obj.get("tool") or {}
+        return Manifest(
+            source=source,
+            shards=shards,
+            window_start_ms=parse_time(start, field=f"{where}: window.start") if start else None,
+            window_end_ms=parse_time(end, field=f"{where}: window.end") if end else None,
+            esm=tuple(obj.get("esm") or ()),
+            function=dict(obj.get("function") or {}),
+            observed=dict(obj.get("observed") or {}),
+            complete=bool(obj.get("complete", True)),
+            checkpoints=dict(obj.get("checkpoints") or {}),
+            redaction=obj.get("redaction"),
+            created_by=str(obj.get("created_by", "import")),
+            tool_version=str(tool.get("version", "")),
+        )
+
+
+def _shard_from_json(s: Any, where: str, i: int) -> ShardInfo:
+    if not isinstance(s, dict) or not isinstance(s.get("id"), str):
+        raise CaptureError(f"{where}: shards[{i}] must be an object with a string 'id'")
+    hkr = s.get("hash_key_range")
+    return ShardInfo(
+        id=s["id"],
+        parents=tuple(s.get("parents") or ()),
+        hash_key_range=(str(hkr[0]), str(hkr[1])) if hkr else None,
+        first_seq=s.get("first_seq"),
+        last_seq=s.get("last_seq"),
+        records=int(s.get("records", 0)),
+        closed=bool(s.get("closed", False)),
+    )
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A capture in memory: its manifest and its records as one Arrow table (sorted by shard, pos)."""
+
+    path: Path
+    manifest: Manifest
+    records: pa.Table
+
+    @property
+    def kind(self) -> SourceKind:
+        """The source kind of the capture."""
+        return self.manifest.source.kind
+
+
+def conform(table: pa.Table, kind: SourceKind) -> pa.Table:
+    """Cast ``table`` to the capture schema of ``kind``: missing optional columns become nulls.
+
+    Raises:
+        CaptureError: a core column is missing or cannot be cast.
+    """
+    schema = capture_schema(kind)
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            try:
+                columns.append(col.cast(f.type) if col.type != f.type else col)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise CaptureError(f"records: column {f.name!r} is {col.type}, expected {f.type}: {exc}") from None
+        elif f.nullable:
+            columns.append(pa.nulls(table.num_rows, f.type))
+        else:
+            raise CaptureError(f"records: required column {f.name!r} is missing")
+    out = pa.Table.from_arrays(columns, schema=schema)
+    _check_not_null(out)
+    return out
+
+
+def _check_not_null(table: pa.Table) -> None:
+    for f in table.schema:
+        if not f.nullable and table.column(f.name).null_count:
+            raise CaptureError(f"records: column {f.name!r} has null values; it is required")
+
+
+def sort_records(table: pa.Table) -> pa.Table:
+    """Sort by (shard, pos): the order the ESM reads, and what lets DuckDB skip row groups."""
+    return table.sort_by([("shard", "ascending"), ("pos", "ascending")])
+
+
+def _check_unique(table: pa.Table) -> None:
+    for cols in (("shard", "pos"), ("shard", "seq")):
+        grouped = table.group_by(list(cols)).aggregate([([], "count_all")])
+        if grouped.num_rows != table.num_rows:
+            raise CaptureError(f"records: ({', '.join(cols)}) must be unique within a capture")
+
+
+def shard_infos(table: pa.Table, known: tuple[ShardInfo, ...] = ()) -> tuple[ShardInfo, ...]:
+    """Per-shard summaries (first/last seq, counts) merged with any lineage already known."""
+    by_id = {s.id: s for s in known}
+    out: list[ShardInfo] = []
+    if table.num_rows:
+        stats = table.group_by("shard").aggregate([("pos", "min"), ("pos", "max"), ([], "count_all")])
+        for row in stats.to_pylist():
+            sid = row["shard"]
+            rows = table.filter(pc.equal(table.column("shard"), sid))
+            first = rows.filter(pc.equal(rows.column("pos"), row["pos_min"])).column("seq")[0].as_py()
+            last = rows.filter(pc.equal(rows.column("pos"), row["pos_max"])).column("seq")[0].as_py()
+            base = by_id.pop(sid, ShardInfo(id=sid))
+            out.append(replace(base, first_seq=first, last_seq=last, records=row["count_all"]))
+    out.extend(by_id.values())
+    return tuple(sorted(out, key=lambda s: s.id))
+
+
+def write_capture(path: str | os.PathLike[str], manifest: Manifest, records: pa.Table, *, overwrite: bool = False) -> Capture:
+    """Validate and write a capture atomically; return it as read back.
+
+    The records are conformed to the schema, checked for unique (shard, pos) and (shard, seq),
+    sorted, and written as zstd Parquet with ~128k-row groups. Shard summaries in the manifest are
+    recomputed from the records. Everything lands in a temporary sibling directory first and is
+    renamed into place, so an interrupted write leaves nothing behind at ``path``.
+
+    Raises:
+        CaptureError: invalid records, or ``path`` exists and ``overwrite`` is false.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise CaptureError(f"{target}: already exists; choose another output or remove it")
+    table = sort_records(conform(records, manifest.source.kind))
+    _check_unique(table)
+    manifest = replace(manifest, shards=shard_infos(table, manifest.shards))
+    if manifest.window_start_ms is None and table.num_rows:
+        manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
+    if manifest.window_end_ms is None and table.num_rows:
+        manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        (tmp / RECORDS_DIR).mkdir()
+        pq.write_table(
+            table,
+            tmp / RECORDS_DIR / "part-00000.parquet",
+            compression="zstd",
+            row_group_size=ROW_GROUP_SIZE,
+        )
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
+            json.dump(manifest.to_json(), fh, indent=2)
+            fh.write("\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Capture(path=target, manifest=manifest, records=table)
+
+
+def _arrival_ms(table: pa.Table, how: str) -> int:
+    value = pc.min(table.column("arrival")) if how == "min" else pc.max(table.column("arrival"))
+    return int(value.cast(pa.int64()).as_py())
+
+
+def read_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Read and validate only the manifest of the capture at ``path``."""
+    target = Path(path)
+    mpath = target / MANIFEST
+    if not target.is_dir():
+        raise CaptureError(f"{target}: not a capture directory (no such directory)")
+    if not mpath.is_file():
+        raise CaptureError(f"{target}: not a capture ({MANIFEST} is missing)")
+    try:
+        obj = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CaptureError(f"{mpath}: not valid JSON ({exc})") from None
+    return Manifest.from_json(obj, where=str(mpath))
+
+
+def read_capture(path: str | os.PathLike[str]) -> Capture:
+    """Read a capture, validating its manifest, files and schema.
+
+    Raises:
+        CaptureError: one line naming the file and what is wrong.
+    """
+    target = Path(path)
+    manifest = read_manifest(target)
+    rdir = target / RECORDS_DIR
+    parts = sorted(rdir.glob("*.parquet")) if rdir.is_dir() else []
+    if not parts:
+        raise CaptureError(f"{target}: no records ({RECORDS_DIR}/*.parquet is missing)")
+    tables = []
+    for part in parts:
+        try:
+            tables.append(pq.read_table(part))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CaptureError(f"{part}: not a readable Parquet file ({exc})") from None
+    try:
+        table = pa.concat_tables(tables, promote_options="default")
+    except pa.ArrowInvalid as exc:
+        raise CaptureError(f"{rdir}: parts have incompatible schemas ({exc})") from None
+    table = sort_records(conform(table, manifest.source.kind))
+    return Capture(path=target, manifest=manifest, records=table)
