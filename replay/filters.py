@@ -241,6 +241,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for every call: ``json.loads(..., parse_constant=...)`` builds a new one each time.
+_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_WHITESPACE: Final = " \t\r\n"
+
+
 def parse_pattern(text: str) -> Pattern:
     """Validate and compile one filter pattern (A06).
 
@@ -260,7 +265,7 @@ def parse_pattern(text: str) -> Pattern:
     if not isinstance(text, str):
         raise FilterPatternError(f"pattern must be a string, got {type(text).__name__}")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = _JSON.decode(text)
     except (ValueError, RecursionError) as exc:
         raise FilterPatternError(f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -372,8 +377,13 @@ def _all_of(
 
 
 # --------------------------------------------------------------------------- field matchers
+# JSON leaves; ``type(v) in _SCALARS`` is the cheapest test on the per-record path (an ABC
+# ``isinstance(v, Mapping)`` on every string costs more than the rest of a leaf test).
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
+    return isinstance(value, (dict, Mapping))
 
 
 def _object_elements(values: list[Any]) -> list[Mapping[str, Any]]:
@@ -391,7 +401,9 @@ def _leaf_values(values: list[Any]) -> list[Any]:
     """The leaves (non-object, non-array values) inside an array, nested arrays flattened."""
     found: list[Any] = []
     for value in values:
-        if isinstance(value, list):
+        if type(value) in _SCALARS:
+            found.append(value)
+        elif isinstance(value, list):
             found.extend(_leaf_values(value))
         elif not _is_mapping(value):
             found.append(value)
@@ -407,12 +419,14 @@ def _nested_field(sub: Callable[[Mapping[str, Any]], bool], *, top: bool) -> Mat
     when_empty = sub(_EMPTY)
 
     def nested(value: Any) -> bool:
-        if type(value) is dict:
+        if isinstance(value, dict):
             return sub(value)
+        if type(value) in _SCALARS or value is _MISSING:
+            return when_empty
         if isinstance(value, list):
             objects = _object_elements(value)
             return any(sub(o) for o in objects) if objects else when_empty
-        if _is_mapping(value):
+        if isinstance(value, Mapping):
             return sub(value)
         return when_empty
 
@@ -420,6 +434,8 @@ def _nested_field(sub: Callable[[Mapping[str, Any]], bool], *, top: bool) -> Mat
         return nested
 
     def top_nested(value: Any) -> bool:
+        if isinstance(value, dict):
+            return sub(value)
         # B53/B72: a JSON pattern on a payload that is not JSON drops the record (Kafka: ignored).
         if type(value) in _PAYLOAD_TYPES and value.shape != "json":
             return bool(value.lenient)
@@ -442,6 +458,8 @@ def _leaf_field(values: _Values, *, top: bool) -> Matcher:
     test, exists_true, exists_false = values.test, values.exists_true, values.exists_false
 
     def leaf(value: Any) -> bool:
+        if type(value) in _SCALARS:
+            return exists_true or test(value)
         if value is _MISSING:
             return exists_false
         if isinstance(value, list):
@@ -458,6 +476,8 @@ def _leaf_field(values: _Values, *, top: bool) -> Matcher:
         return leaf
 
     def top_leaf(value: Any) -> bool:
+        if type(value) in _SCALARS:
+            return exists_true or test(value)
         # B72 reverse: a plain-string pattern on a JSON payload drops the record (Kafka: ignored).
         if type(value) in _PAYLOAD_TYPES and value.shape != "text":
             return bool(value.lenient)
@@ -468,14 +488,15 @@ def _leaf_field(values: _Values, *, top: bool) -> Matcher:
 
 # --------------------------------------------------------------------------- value tests
 def _is_number(value: Any) -> bool:
-    return (type(value) is int or type(value) is float) or (
-        isinstance(value, int | float) and not isinstance(value, bool)
-    )
+    """A JSON number: ``int`` or ``float`` but never ``bool`` (true is not 1 in a pattern)."""
+    kind = type(value)
+    return kind is int or kind is float
 
 
 def _numeric_ok(value: Any) -> bool:
     """Whether ``value`` is a JSON number event-ruler can compare (D09g: strings never are)."""
-    return _is_number(value) and -NUMERIC_LIMIT <= value <= NUMERIC_LIMIT
+    kind = type(value)
+    return (kind is int or kind is float) and -NUMERIC_LIMIT <= value <= NUMERIC_LIMIT
 
 
 def _compile_values(spec: list[Any], where: str) -> _Values:
@@ -549,7 +570,7 @@ def _combine(
         elif isinstance(v, bool):
             if v in booleans:
                 return True
-        elif _is_number(v) and v in numbers:
+        elif (type(v) is int or type(v) is float) and v in numbers:
             # event-ruler also compiles a number as numericEquals: [1] matches 1.0 (UNCONFIRMED).
             return True
         return any(t(v) for t in tests)
@@ -755,13 +776,17 @@ def _classify_text(text: str, types: _PayloadTypes) -> Any:
     A body such as ``42`` or ``"x"`` is valid JSON but carries no fields; it is treated as a
     plain string so that string operators still work on it (UNCONFIRMED).
     """
-    head = text.lstrip(" \t\r\n")[:1]
+    stripped = text.lstrip(_JSON_WHITESPACE)
+    head = stripped[:1]
     if head != "{" and head != "[":
-        # Cheap pre-check: most plain payloads never reach the (costly) failing json.loads.
+        # Cheap pre-check: most plain payloads never reach the (costly) failing decode.
         return types.text(text)
     try:
-        parsed = json.loads(text, parse_constant=_reject_constant)
+        # raw_decode skips decode()'s two whitespace regex passes; trailing text is checked here.
+        parsed, end = _JSON.raw_decode(stripped)
     except (ValueError, RecursionError):
+        return types.text(text)
+    if end != len(stripped) and stripped[end:].strip(_JSON_WHITESPACE):
         return types.text(text)
     if isinstance(parsed, dict):
         return types.obj(parsed)
@@ -800,8 +825,10 @@ def _kinesis_view(record: Mapping[str, Any], decode: bool) -> dict[str, Any]:
     """
     inner = record.get("kinesis")
     if isinstance(inner, Mapping):
-        view = {k: v for k, v in record.items() if k != "kinesis"}
-        view.update(inner)
+        view = {**record, **inner}
+        # A "kinesis" key inside the kinesis object would win the merge; we drop the envelope's.
+        if "kinesis" not in inner:
+            del view["kinesis"]
     else:
         view = dict(record)
     if decode and "data" in view:
