@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from replay.filters import FilterSet, match_records
@@ -72,8 +72,8 @@ def _measure(
     label: str,
     kind: SourceKind,
     filters: FilterSet,
-    records: list[Mapping[str, Any]],
-    run: Callable[[SourceKind, FilterSet, list[Mapping[str, Any]]], Any] = match_records,
+    records: Sequence[Mapping[str, Any]],
+    run: Callable[[SourceKind, FilterSet, Sequence[Mapping[str, Any]]], Any] = match_records,
 ) -> None:
     """Best of three runs, printed as records per second."""
     best = float("inf")
@@ -103,7 +103,9 @@ def main() -> None:
     _measure("Kinesis, 1 pattern, 2 fields on data", SourceKind.KINESIS, two_fields, kinesis)
 
     metadata_only = FilterSet.from_texts(['{"partitionKey": [{"prefix": "pk-1"}]}'])
-    _measure("Kinesis, metadata-only pattern (no decoding)", SourceKind.KINESIS, metadata_only, kinesis)
+    _measure(
+        "Kinesis, metadata-only pattern (no decoding)", SourceKind.KINESIS, metadata_only, kinesis
+    )
 
     five = FilterSet.from_texts(
         [
