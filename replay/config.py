@@ -1424,30 +1424,31 @@ def _check_filters(doc: Mapping[str, Any], ctx: _Ctx) -> None:
             f"mapping (a quota; it can be raised to {_HARD_MAX_FILTERS}).",
         )
     for index, item in enumerate(filters):
-        pattern = item.get("Pattern")
-        if not isinstance(pattern, str) or not pattern.strip() or not _pattern_ok(pattern):
+        problem = _pattern_problem(item.get("Pattern"))
+        if problem is not None:
+            detail = f" ({problem})" if problem else ""
             _fail(
                 ctx,
                 [("FilterCriteria", "Filters", index, "Pattern")],
                 _IPVE,
-                "Invalid filter pattern definition.",
+                f"Invalid filter pattern definition.{detail}",
             )
 
 
-def _pattern_ok(pattern: str) -> bool:
-    """Whether ``replay.filters`` accepts the pattern (imported late: written concurrently)."""
-    try:
-        from replay.filters import parse_pattern
-    except ImportError:  # pragma: no cover - only before replay/filters.py exists
-        try:
-            return isinstance(json.loads(pattern), dict)
-        except ValueError:
-            return False
+def _pattern_problem(pattern: Any) -> str | None:
+    """None when ``replay.filters`` accepts the pattern, else why not ("" when it does not say).
+
+    ``replay.filters`` is imported here, late, because it is written alongside this module.
+    """
+    if not isinstance(pattern, str) or not pattern.strip():
+        return "a filter needs a non-empty Pattern string"
+    from replay.filters import parse_pattern
+
     try:
         parse_pattern(pattern)
-    except ValueError:  # FilterPatternError is a ValueError
-        return False
-    return True
+    except ValueError as error:  # FilterPatternError is a ValueError
+        return _one_line(str(getattr(error, "detail", "") or ""))
+    return None
 
 
 def _check_metrics(doc: Mapping[str, Any], ctx: _Ctx, family: _Family) -> None:
