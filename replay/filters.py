@@ -58,6 +58,8 @@ _REFUSED_OPERATORS: Final = frozenset({"wildcard", "cidr", "exact"})
 # event-ruler refuses these words as field names inside "$or" branches.
 _RESERVED_IN_OR: Final = _OPERATORS | _REFUSED_OPERATORS
 _LOWER_BOUNDS: Final = frozenset({">", ">="})
+MAX_DEPTH: Final = 100
+"""esm-replay's own limit on pattern nesting (AWS documents none; matching recurses per level)."""
 _UPPER_BOUNDS: Final = frozenset({"<", "<="})
 
 Matcher = Callable[[Any], bool]
@@ -270,7 +272,7 @@ def parse_pattern(text: str) -> Pattern:
         raise FilterPatternError(f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise FilterPatternError("a pattern must be a JSON object")
-    matcher = _compile_object(doc, "", top=True, in_or=False)
+    matcher = _compile_object(doc, "", top=True, in_or=False, depth=1)
     top_keys, top_leaf_keys = _top_keys(doc)
     return Pattern(
         canonical=json.dumps(doc, sort_keys=True, separators=(",", ":")),
@@ -303,11 +305,13 @@ def _where(path: str, key: str) -> str:
 
 
 def _compile_object(
-    obj: Mapping[str, Any], path: str, *, top: bool, in_or: bool
+    obj: Mapping[str, Any], path: str, *, top: bool, in_or: bool, depth: int
 ) -> Callable[[Mapping[str, Any]], bool]:
     """Compile a pattern object: every field must match and every ``$or`` group must (B54)."""
     if not obj:
         raise FilterPatternError(f"empty object at {path or 'top level'}")
+    if depth > MAX_DEPTH:
+        raise FilterPatternError(f"pattern nested deeper than {MAX_DEPTH} levels")
     fields: list[tuple[str, Matcher]] = []
     or_groups: list[tuple[Callable[[Mapping[str, Any]], bool], ...]] = []
     for key, spec in obj.items():
@@ -315,9 +319,9 @@ def _compile_object(
         if in_or and key in _RESERVED_IN_OR:
             raise FilterPatternError(f"{where}: operator name used as a field inside $or")
         if key == "$or":
-            or_groups.append(_compile_or(spec, path, top=top))
+            or_groups.append(_compile_or(spec, path, top=top, depth=depth + 1))
         elif isinstance(spec, dict):
-            sub = _compile_object(spec, where, top=False, in_or=in_or)
+            sub = _compile_object(spec, where, top=False, in_or=in_or, depth=depth + 1)
             fields.append((key, _nested_field(sub, top=top)))
         elif isinstance(spec, list):
             fields.append((key, _leaf_field(_compile_values(spec, where), top=top)))
@@ -327,7 +331,7 @@ def _compile_object(
 
 
 def _compile_or(
-    spec: Any, path: str, *, top: bool
+    spec: Any, path: str, *, top: bool, depth: int
 ) -> tuple[Callable[[Mapping[str, Any]], bool], ...]:
     """``$or`` (listed by the Lambda docs as "Or (multiple fields)"): an array of ≥2 objects."""
     where = _where(path, "$or")
@@ -337,7 +341,7 @@ def _compile_or(
     for branch in spec:
         if not isinstance(branch, dict):
             raise FilterPatternError(f"{where}: $or array members must be objects")
-        branches.append(_compile_object(branch, path, top=top, in_or=True))
+        branches.append(_compile_object(branch, path, top=top, in_or=True, depth=depth))
     return tuple(branches)
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from replay.filters import (
     INVALID_PATTERN_MESSAGE,
+    MAX_DEPTH,
     ArrayPayload,
     BinaryPayload,
     FilterPatternError,
@@ -648,6 +649,21 @@ VALID_PATTERNS = [
 @pytest.mark.parametrize("text", VALID_PATTERNS)
 def test_valid_patterns_are_accepted(text: str) -> None:
     assert isinstance(parse_pattern(text), Pattern)
+
+
+def test_nesting_beyond_the_depth_limit_is_refused() -> None:
+    """esm-replay's own limit (MAX_DEPTH): matching recurses once per level."""
+
+    def nested(levels: int) -> str:
+        return '{"a":' * levels + "[1]" + "}" * levels
+
+    deepest = parse_pattern(nested(MAX_DEPTH))
+    view: Any = 1
+    for _ in range(MAX_DEPTH):
+        view = {"a": view}
+    assert pattern_matches(deepest, view)
+    with pytest.raises(FilterPatternError):
+        parse_pattern(nested(MAX_DEPTH + 1))
 
 
 def test_duplicate_keys_keep_the_last_value() -> None:
