@@ -691,7 +691,10 @@ def _pick(candidates: list[tuple[str, Any]], uuid: str | None, where: str, what:
     """One ESM out of several: the only one, or the one whose UUID (or Terraform name) is ``uuid``."""
     if uuid is not None:
         for name, doc in candidates:
-            if uuid in (name, _esm_id(doc) if isinstance(doc, Mapping) else None):
+            aliases: set[str | None] = {name}
+            if isinstance(doc, Mapping):
+                aliases |= {_esm_id(doc), _esm_id(doc.get("values") or {}), doc.get("address")}
+            if uuid in aliases:
                 return doc
         found = ", ".join(name for name, _ in candidates) or "none"
         raise ConfigError(
@@ -1050,12 +1053,17 @@ def _is_empty(value: Any) -> bool:
     return isinstance(value, Mapping) and all(_is_empty(v) for v in value.values())
 
 
-def _prune(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop unset members of objects (AWS: an empty string removes a destination)."""
+def _prune(doc: dict[str, Any], shape: _Shape = _REQUEST) -> dict[str, Any]:
+    """Drop unset members of objects (AWS: an empty string removes a destination).
+
+    Only structures are pruned: list items and map entries (a tag with an empty value) are data.
+    """
+    assert shape.members is not None
     out: dict[str, Any] = {}
     for key, value in doc.items():
-        if isinstance(value, dict):
-            value = _prune(value)
+        member = shape.members.get(key)
+        if isinstance(value, dict) and member is not None and member.type == "structure":
+            value = _prune(value, member)
         if not _is_empty(value):
             out[key] = value
     return out
@@ -1395,19 +1403,6 @@ def _check_destination(doc: Mapping[str, Any], ctx: _Ctx, family: _Family) -> No
         _fail(ctx, [path], _IPVE, f"Invalid destination {destination}: must be {allowed}.")
 
 
-def _check_topics(doc: Mapping[str, Any], ctx: _Ctx, family: _Family) -> None:
-    """Kafka needs its one topic (``Topics``: exactly one item, by the shape)."""
-    if family in _KAFKA and not doc.get("Topics"):
-        # UNCONFIRMED text, phrased as A05's for the same situation.
-        _fail(
-            ctx,
-            [("Topics",)],
-            _IPVE,
-            "1 validation error detected: Value null at 'topics' failed to satisfy constraint: "
-            "Member must not be null.",
-        )
-
-
 def _check_filters(doc: Mapping[str, Any], ctx: _Ctx) -> None:
     """A06: each pattern must parse as a filter rule; at most ``max_filters`` filters (1.1).
 
@@ -1474,7 +1469,6 @@ def _check_rules(doc: Mapping[str, Any], ctx: _Ctx, family: _Family) -> None:
     _check_pollers(doc, ctx, family)
     _check_kafka_provisioned_only(doc, ctx, family)
     _check_destination(doc, ctx, family)
-    _check_topics(doc, ctx, family)
     _check_filters(doc, ctx)
     _check_metrics(doc, ctx, family)
 
@@ -1751,9 +1745,11 @@ def parse_config(
     esm_uuid = (
         _esm_id(doc) if _is_terraform(doc) else (str(doc["UUID"]) if doc.get("UUID") else None)
     )
-    if uuid is not None and esm_uuid is not None and uuid != esm_uuid:
-        raise ConfigError(f"{where}: UUID: {_OWN}: the configuration is {esm_uuid}, not {uuid}")
-    esm_uuid = esm_uuid or uuid
+    if doc is obj and uuid is not None:
+        # A single mapping (not picked out of a list): ``uuid`` must agree with it, or name it.
+        if esm_uuid is not None and uuid != esm_uuid:
+            raise ConfigError(f"{where}: UUID: {_OWN}: the configuration is {esm_uuid}, not {uuid}")
+        esm_uuid = esm_uuid or uuid
     request = _from_terraform(doc, ctx) if _is_terraform(doc) else dict(doc)
     function_arn = request.pop("FunctionArn", None)
     for name in _RESPONSE_ONLY:

@@ -367,6 +367,21 @@ def test_terraform_show_full_document_walks_child_modules() -> None:
     assert parse(doc, S).uuid == UUID1
 
 
+def test_terraform_show_document_pick_by_address_or_uuid() -> None:
+    def resource(address: str, uuid: str, batch: int) -> dict[str, Any]:
+        values = _tf_show_sqs_values() | {"uuid": uuid, "id": uuid, "batch_size": batch}
+        return {"address": address, "type": "aws_lambda_event_source_mapping", "values": values}
+
+    doc = {
+        "values": {
+            "root_module": {"resources": [resource("x.a", UUID1, 1), resource("x.b", UUID2, 2)]}
+        }
+    }
+    assert f"{UUID1}, {UUID2}" in error(doc, S)
+    assert parse(doc, S, uuid="x.b").batch_size == 2
+    assert parse(doc, S, uuid=UUID1).batch_size == 1
+
+
 def test_terraform_zero_retry_attempts_kept_for_streams() -> None:
     doc = {"event_source_arn": KIN_ARN, "function_name": "h", "starting_position": "LATEST"}
     assert parse(doc | {"maximum_retry_attempts": 0}, K).maximum_retry_attempts == 0
@@ -1240,12 +1255,11 @@ def test_sqs_provisioned_maximum_up_to_10000() -> None:
     assert cfg.provisioned == ProvisionedPollers(2, 10000)
 
 
-def test_kafka_needs_its_topic() -> None:
+def test_kafka_topics_are_identity_and_optional() -> None:
+    """Like FunctionName and EventSourceArn, Topics names the source: the capture knows it."""
     doc = msk()
     del doc["Topics"]
-    assert error(doc, F).startswith(
-        f"config: Topics: {IPVE}: 1 validation error detected: Value null at 'topics'"
-    )
+    assert parse(doc, F).topics == ()
 
 
 def test_metrics_error_count_and_kafka_metrics_are_kafka_only() -> None:
@@ -1582,11 +1596,11 @@ def test_to_aws_fills_defaults_in_a_stable_order() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "kwargs"),
-    [(K, {}), (D, {}), (S, {}), (S, {"fifo": True})],
+    [(K, {}), (D, {}), (S, {}), (S, {"fifo": True}), (F, {}), (F, {"kafka_self_managed": True})],
 )
 def test_default_config_round_trips(kind: SourceKind, kwargs: dict[str, Any]) -> None:
     cfg = default_config(kind, **kwargs)
-    assert parse(cfg.to_aws(), kind, **kwargs) == cfg
+    assert parse(cfg.to_aws(), kind, fifo=kwargs.get("fifo", False)) == cfg
 
 
 # --------------------------------------------------------------------------------------------
