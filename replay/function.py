@@ -425,28 +425,35 @@ def judge_faults(
     """
     timeout = False
     error: str | None = None
-    reported = np.zeros(len(rows), dtype=bool)
+    reported: np.ndarray | None = None
     extra = 0.0
+    fired = False
     for fault, mask in zip(model.faults, masks, strict=True):
         hit = mask[rows]
         if fault.times is not None:
-            hit = hit & (seen <= fault.times)
+            hit &= seen <= fault.times
         if not hit.any():
             continue
         if fault.probability is not None and rng.random() >= fault.probability:
             continue
+        fired = True
         timeout = timeout or fault.timeout
         if fault.error and error is None:
             error = fault.error
         if fault.report:
-            reported |= hit
+            reported = hit if reported is None else reported | hit
         extra += fault.extra_ms * int(hit.sum())
+    if not fired:
+        return NO_FAULT
     return FaultVerdict(
         timeout=timeout,
         error=error,
-        reported=np.flatnonzero(reported) if reported.any() else None,
+        reported=np.flatnonzero(reported) if reported is not None else None,
         extra_ms=extra,
     )
+
+
+NO_FAULT = FaultVerdict()
 
 
 def throttled_at(model: FunctionModel, now_ms: int) -> bool:

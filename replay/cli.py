@@ -1,0 +1,234 @@
+"""The ``esm-replay`` command line: thin typer adapters over library calls.
+
+Every command parses its options, calls one function of the core (the same function the TUI and
+tests call) and prints. A user mistake (:class:`~replay.errors.UserError`) prints one line and exits
+2; anything else is a bug and keeps its traceback (exit 1). ``captures`` (AWS, Kafka) and ``tui``
+are imported inside the commands that need them, so the core stays importable without them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from replay.errors import UserError
+from replay.model import SourceKind
+
+app = typer.Typer(
+    name="esm-replay",
+    help="Capture, replay and compare AWS Lambda event source mappings — in virtual time.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+capture_app = typer.Typer(help="Make captures: import AWS JSON (live capture agents come later).", no_args_is_help=True)
+app.add_typer(capture_app, name="capture")
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        yield bar
+
+
+@app.command()
+def replay(
+    capture: Annotated[Path, typer.Argument(help="Capture directory (from `esm-replay capture ...`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write (must not exist).")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="ESM configuration: CreateEventSourceMapping / GetEventSourceMapping JSON or Terraform "
+            "arguments. Default: the configuration stored in the capture, else AWS defaults.",
+        ),
+    ] = None,
+    function: Annotated[
+        str | None,
+        typer.Option(
+            "--function",
+            "-f",
+            help="path/to/file.py:handler, package.module:handler, or a YAML/JSON function model. "
+            "Default: a function that always succeeds.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override one ESM field, e.g. --set MaximumRetryAttempts=3 (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice (transient faults, request ids).")] = 0,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start the ESM at this time (ISO-8601 or epoch s); earlier records become a backlog."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Stop the simulation at this virtual time.")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", help="Set an UNCONFIRMED-behaviour choice, e.g. --option bisect_half_budget=inherit."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Replay a capture through the simulated ESM and write a run directory.
+
+    The run holds run.json (resolved configuration, choices, summary), invocations.parquet,
+    records.parquet (one disposition per captured record), destinations.jsonl and metrics.parquet.
+    """
+    from replay.options import EngineOptions, parse_option
+    from replay.run import replay as run_replay
+    from replay.timeutil import parse_time
+
+    options = EngineOptions()
+    for assignment in option or []:
+        options = parse_option(options, assignment)
+    with _progress("replaying") as bar:
+        task = bar.add_task("replaying", total=None)
+        result = run_replay(
+            capture,
+            out,
+            config_path=config,
+            function=function,
+            overrides=set_ or [],
+            seed=seed,
+            options=options,
+            start_ms=parse_time(start, field="--start") if start else None,
+            until_ms=parse_time(until, field="--until") if until else None,
+            overwrite=overwrite,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    _print_summary(result.summary, str(result.path))
+
+
+def _print_summary(summary: dict[str, object], where: str) -> None:
+    from replay.compare import _ms
+
+    s = summary
+    disp = s["dispositions"]
+    assert isinstance(disp, dict)
+    table = Table(title=f"run written to {where}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("records", str(s["records"]))
+    for name in ("processed", "filtered", "discarded", "dead-lettered", "unprocessed"):
+        if disp.get(name):
+            table.add_row(f"  {name}", str(disp[name]))
+    reasons = s["reasons"]
+    assert isinstance(reasons, dict)
+    for name, count in reasons.items():
+        table.add_row(f"    {name}", str(count))
+    table.add_row("duplicate deliveries", str(s["duplicates"]))
+    table.add_row("invocations", str(s["invocations"]))
+    results = s["results"]
+    assert isinstance(results, dict)
+    for name, count in results.items():
+        if name != "ok":
+            table.add_row(f"  {name}", str(count))
+    age = s["iterator_age_ms"]
+    assert isinstance(age, dict)
+    table.add_row("max iterator age", _ms(age["max"]))
+    table.add_row("destination records", str(s["destination_records"]))
+    shards = s["shards"]
+    assert isinstance(shards, dict)
+    for shard, info in shards.items():
+        if info["blocked_ms"]:
+            table.add_row(f"  {shard} blocked", _ms(info["blocked_ms"]))
+    out_console.print(table)
+
+
+@app.command()
+def compare(runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")]) -> None:
+    """Put the outcomes of several runs side by side; differences are highlighted."""
+    from replay.compare import compare_runs
+    from replay.run import read_run
+
+    results = [read_run(r) for r in runs]
+    _print_comparison(compare_runs(results), [str(r) for r in runs])
+
+
+def _print_comparison(rows: list, names: list[str]) -> None:  # type: ignore[type-arg]
+    table = Table(show_lines=False)
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    for row in rows:
+        style = "bold yellow" if row.differs else ""
+        table.add_row(row.label, *[str(v) for v in row.values], style=style)
+    out_console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the sample capture and both runs.")
+    ] = Path("demo-output"),
+) -> None:
+    """Replay the embedded sample incident two ways and compare them.
+
+    A 4-shard Kinesis stream, ~100k records over 2 hours, one poison record: replayed with the
+    configuration production had (defaults: infinite retries) and with a safer one (bisect,
+    MaximumRetryAttempts 3, an on-failure destination).
+    """
+    from replay.demo import run_demo
+
+    with _progress("demo") as bar:
+        task = bar.add_task("replaying", total=None)
+        report = run_demo(out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out_console.print(report.story)
+    _print_comparison(report.rows, list(report.names))
+    out_console.print(f"\nFiles: capture {report.capture}, runs {', '.join(str(r) for r in report.runs)}")
+
+
+@capture_app.command("import")
+def capture_import(
+    files: Annotated[list[Path], typer.Argument(help="Lambda event JSON / JSON Lines, or AWS CLI get-records output.")],
+    source: Annotated[SourceKind, typer.Option("--source", help="Source kind of the records.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Capture directory to write (must not exist).")],
+    arn: Annotated[str | None, typer.Option(help="Source ARN; optional when events carry eventSourceARN.")] = None,
+    shard: Annotated[str | None, typer.Option(help="Shard id for inputs that do not name one (CLI output, DynamoDB).")] = None,
+    region: Annotated[str | None, typer.Option(help="Region, when neither the ARN nor the events give it.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Build a capture from Lambda event JSON or AWS CLI output (kinesis/dynamodbstreams get-records)."""
+    from captures.importers import import_to_capture
+
+    result = import_to_capture(files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite)
+    for note in result.notes:
+        err_console.print(f"note: {note}")
+    shards = len(result.capture.manifest.shards)
+    out_console.print(
+        f"capture written to {result.capture.path}: {result.records} records in {shards} shard(s) "
+        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped"
+    )
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line and exit code 2."""
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

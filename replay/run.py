@@ -1,0 +1,404 @@
+"""Replay a capture and write the run directory (run.json, invocations, records, destinations, metrics).
+
+This is the library call behind ``esm-replay replay`` (and the demo, and later sweeps and the TUI):
+resolve the configuration and function model, run the engine for the capture's source family, derive
+per-minute metrics and a summary, and write everything atomically. Outputs are a pure function of
+(capture, configuration, function model, seed, options): byte-identical on every run, except
+``run.json``'s ``timing``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from replay import ENGINE_VERSION, __version__
+from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
+from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
+from replay.errors import UserError
+from replay.function import FunctionModel, load_function
+from replay.model import SourceKind
+from replay.options import EngineOptions
+from replay.streams import StreamEngine, StreamRun
+from replay.timeutil import iso_ms
+
+RUN_FORMAT = "esm-replay.run/1"
+RUN_FILES = ("run.json", "invocations.parquet", "records.parquet", "destinations.jsonl", "metrics.parquet")
+MINUTE = 60_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything that determines a run's outputs."""
+
+    capture: Path
+    config: EsmConfig
+    model: FunctionModel
+    seed: int = 0
+    options: EngineOptions = EngineOptions()
+    start_ms: int | None = None
+    until_ms: int | None = None
+    overrides: tuple[str, ...] = ()
+    config_source: str = "default"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: where it was written, its summary and its tables."""
+
+    path: Path
+    meta: dict[str, Any]
+    invocations: pa.Table
+    records: pa.Table
+    destinations: tuple[dict[str, Any], ...]
+    metrics: pa.Table
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary figures (also in run.json)."""
+        return dict(self.meta["summary"])
+
+
+def resolve_config(
+    capture: Capture, config_path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()
+) -> tuple[EsmConfig, str]:
+    """The ESM configuration of a replay: the given file, else the one captured, else defaults.
+
+    Without a file or a captured configuration the ESM runs with the documented defaults and
+    StartingPosition TRIM_HORIZON (it reads the whole capture), which the run records.
+    """
+    kind, fifo = capture.kind, capture.manifest.source.fifo
+    if config_path is not None:
+        config, _ = load_config(config_path, kind=kind, fifo=fifo, overrides=overrides)
+        return config, str(config_path)
+    if capture.manifest.esm:
+        where = f"{capture.path / MANIFEST}: esm[0]"
+        config, _ = parse_config(dict(capture.manifest.esm[0]), kind=kind, fifo=fifo, where=where, overrides=overrides)
+        return config, "capture"
+    base = default_config(kind, fifo=fifo, starting_position=StartingPosition.TRIM_HORIZON if kind.is_stream else None)
+    if overrides:
+        config, _ = parse_config(base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides)
+        return config, "defaults"
+    return base, "defaults"
+
+
+def replay(
+    capture_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    config_path: str | os.PathLike[str] | None = None,
+    function: str | None = None,
+    overrides: Sequence[str] = (),
+    seed: int = 0,
+    options: EngineOptions | None = None,
+    start_ms: int | None = None,
+    until_ms: int | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Replay the capture at ``capture_path`` and write the run directory ``out``.
+
+    Raises:
+        UserError: bad capture, configuration, function model or output path (one line each).
+    """
+    target = Path(out)
+    if target.exists() and not overwrite:
+        raise UserError(f"{target}: already exists; choose another output or pass --overwrite")
+    capture = read_capture(capture_path)
+    config, config_source = resolve_config(capture, config_path, overrides)
+    model = load_function(function)
+    request = RunRequest(
+        capture=Path(capture_path),
+        config=config,
+        model=model,
+        seed=seed,
+        options=options or EngineOptions(),
+        start_ms=start_ms,
+        until_ms=until_ms,
+        overrides=tuple(overrides),
+        config_source=config_source,
+    )
+    return run_capture(capture, request, target, overwrite=overwrite, progress=progress)
+
+
+def run_capture(
+    capture: Capture, request: RunRequest, out: Path, *, overwrite: bool = False, progress: Progress | None = None
+) -> RunResult:
+    """Run the engine for an already-loaded capture and write ``out`` atomically."""
+    wall = time.perf_counter()
+    if capture.kind.is_stream:
+        engine = StreamEngine(
+            capture,
+            request.config,
+            request.model,
+            seed=request.seed,
+            options=request.options,
+            start_ms=request.start_ms,
+            until_ms=request.until_ms,
+            progress=progress,
+        )
+        result = engine.run()
+        identity = engine.fn
+    else:
+        raise UserError(f"{capture.path}: replay of {capture.kind.value} captures is not available yet")
+    metrics = metrics_table(result, request.config)
+    meta = {
+        "format": RUN_FORMAT,
+        "engine": {"name": "esm-replay", "version": ENGINE_VERSION, "tool_version": __version__},
+        "capture": {
+            "path": str(request.capture),
+            "kind": capture.kind.value,
+            "arn": capture.manifest.source.arn,
+            "records": capture.records.num_rows,
+            "fingerprint": capture_fingerprint(capture.path),
+        },
+        "config_source": request.config_source,
+        "overrides": list(request.overrides),
+        "config": request.config.to_aws(),
+        "function": {
+            **request.model.to_json(),
+            "resolved": {
+                "name": identity.name,
+                "arn": identity.arn,
+                "timeout_ms": identity.timeout_ms,
+                "memory_mb": identity.memory_mb,
+                "reserved_concurrency": identity.reserved_concurrency,
+            },
+        },
+        "seed": request.seed,
+        "start": iso_ms(result.start_ms),
+        "end": iso_ms(result.end_ms),
+        "choices": request.options.describe(),
+        "summary": summarize(result, request.config),
+        "timing": {},
+    }
+    meta["timing"] = {"wall_seconds": round(time.perf_counter() - wall, 3)}
+    write_run(out, meta, result, metrics, overwrite=overwrite)
+    return RunResult(out, meta, result.invocations, result.records, result.destinations, metrics)
+
+
+def capture_fingerprint(path: Path) -> str:
+    """sha256 over the manifest and record files: which capture a run came from, exactly."""
+    digest = hashlib.sha256()
+    files = [path / MANIFEST, *sorted((path / RECORDS_DIR).glob("*.parquet"))]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def write_run(out: Path, meta: dict[str, Any], result: StreamRun, metrics: pa.Table, *, overwrite: bool) -> None:
+    """Write the five run files into a temporary sibling and rename it into place."""
+    if out.exists() and not overwrite:
+        raise UserError(f"{out}: already exists; choose another output or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        with open(tmp / "run.json", "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, indent=2)
+            fh.write("\n")
+        pq.write_table(result.invocations, tmp / "invocations.parquet", compression="zstd")
+        pq.write_table(result.records, tmp / "records.parquet", compression="zstd")
+        pq.write_table(metrics, tmp / "metrics.parquet", compression="zstd")
+        with open(tmp / "destinations.jsonl", "w", encoding="utf-8") as fh:
+            for record in result.destinations:
+                fh.write(json.dumps(record, separators=(",", ":")))
+                fh.write("\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_run(path: str | os.PathLike[str]) -> RunResult:
+    """Read a run directory back (for compare, the TUI and tests)."""
+    target = Path(path)
+    missing = [f for f in RUN_FILES if not (target / f).is_file()]
+    if missing:
+        raise UserError(f"{target}: not a run directory ({', '.join(missing)} missing)")
+    try:
+        meta = json.loads((target / "run.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{target / 'run.json'}: not valid JSON ({exc})") from None
+    if meta.get("format") != RUN_FORMAT:
+        raise UserError(f"{target / 'run.json'}: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}")
+    with open(target / "destinations.jsonl", encoding="utf-8") as fh:
+        dests = tuple(json.loads(line) for line in fh if line.strip())
+    return RunResult(
+        path=target,
+        meta=meta,
+        invocations=pq.read_table(target / "invocations.parquet"),
+        records=pq.read_table(target / "records.parquet"),
+        destinations=dests,
+        metrics=pq.read_table(target / "metrics.parquet"),
+    )
+
+
+# ---------------------------------------------------------------------- summary
+def _counts(column: pa.ChunkedArray) -> dict[str, int]:
+    vc = pc.value_counts(column.fill_null("")).to_pylist()
+    return {str(v["values"]): int(v["counts"]) for v in sorted(vc, key=lambda d: str(d["values"])) if v["values"] != ""}
+
+
+def _percentiles(values: np.ndarray) -> dict[str, int | None]:
+    if not len(values):
+        return {"p50": None, "p99": None, "max": None}
+    p50, p99 = np.percentile(values, [50, 99], method="lower")
+    return {"p50": int(p50), "p99": int(p99), "max": int(values.max())}
+
+
+def summarize(result: StreamRun, config: EsmConfig) -> dict[str, Any]:
+    """The headline figures of a run (run.json ``summary``)."""
+    rec = result.records
+    inv = result.invocations
+    deliveries = rec.column("deliveries").to_numpy()
+    delivered = int((deliveries > 0).sum())
+    latency = rec.column("latency_ms").drop_null().to_numpy()
+    attempts = inv.filter(pc.not_equal(inv.column("result"), "throttled"))
+    ages = attempts.column("iterator_age_ms").drop_null().to_numpy()
+    reasons = rec.filter(pc.is_valid(rec.column("reason")))
+    shards: dict[str, Any] = {}
+    shard_col = rec.column("shard")
+    for shard in sorted(set(shard_col.to_pylist())):
+        blocks = result.blocks.get(shard, ())
+        shard_inv = attempts.filter(pc.equal(attempts.column("shard"), shard))
+        shard_age = shard_inv.column("iterator_age_ms").drop_null().to_numpy()
+        shards[shard] = {
+            "records": int(pc.sum(pc.equal(shard_col, shard)).as_py() or 0),
+            "invocations": shard_inv.num_rows,
+            "blocked_ms": int(sum(b - a for a, b in blocks)),
+            "blocked": [[iso_ms(a), iso_ms(b)] for a, b in blocks],
+            "max_iterator_age_ms": int(shard_age.max()) if len(shard_age) else None,
+        }
+    return {
+        "records": rec.num_rows,
+        "dispositions": _counts(rec.column("disposition")),
+        "reasons": _counts(reasons.column("reason")),
+        "delivered": delivered,
+        "deliveries": int(deliveries.sum()),
+        "duplicates": int(deliveries.sum()) - delivered,
+        "invocations": inv.num_rows,
+        "results": _counts(inv.column("result")),
+        "iterator_age_ms": _percentiles(ages),
+        "latency_ms": _percentiles(latency),
+        "destination_records": len(result.destinations),
+        "blocked_ms": int(sum(s["blocked_ms"] for s in shards.values())),
+        "virtual_ms": result.end_ms - result.start_ms,
+        "events": result.events,
+        "shards": shards,
+    }
+
+
+# ---------------------------------------------------------------------- metrics
+def metrics_table(result: StreamRun, config: EsmConfig) -> pa.Table:
+    """Per minute and shard, the CloudWatch figures the ESM would have emitted.
+
+    IteratorAge is the age of the last record of each invoked batch (max per minute); Invocations,
+    Errors (function errors and timeouts) and Throttles count attempts started in the minute;
+    ConcurrentExecutions is the most invocations of the shard in flight at once during the minute.
+    """
+    inv = result.invocations
+    rec = result.records
+    start_min = result.start_ms // MINUTE
+    end_min = max(result.end_ms // MINUTE, start_min)
+    minutes = np.arange(start_min, end_min + 1, dtype=np.int64)
+    n = len(minutes)
+    shards = sorted(set(rec.column("shard").to_pylist()))
+    inv_shard = np.asarray(inv.column("shard").to_pylist(), dtype=object)
+    starts = inv.column("start").cast(pa.int64()).to_numpy()
+    ends = inv.column("end").cast(pa.int64()).to_numpy()
+    results = np.asarray(inv.column("result").to_pylist(), dtype=object)
+    ages = inv.column("iterator_age_ms").fill_null(-1).to_numpy()
+    rec_shard = np.asarray(rec.column("shard").to_pylist(), dtype=object)
+    disp = np.asarray(rec.column("disposition").to_pylist(), dtype=object)
+    reason = np.asarray(rec.column("reason").to_pylist(), dtype=object)
+    done = rec.column("done").cast(pa.int64()).fill_null(-1).to_numpy()
+    dead = (disp == "discarded") & np.isin(reason, ["RetryAttemptsExhausted", "RecordAgeExceeded"])
+    if not config.on_failure:
+        dead[:] = False
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "minute", "invocations", "errors", "throttles", "iterator_age_ms", "concurrent_executions",
+        "processed", "discarded", "dead_lettered",
+    )}  # fmt: skip
+    shard_names: list[str] = []
+    for shard in shards:
+        sel = inv_shard == shard
+        s_start, s_end, s_res, s_age = starts[sel], ends[sel], results[sel], ages[sel]
+        bucket = s_start // MINUTE - start_min
+        real = s_res != "throttled"
+        cols["invocations"].append(np.bincount(bucket[real], minlength=n)[:n])
+        errors = np.isin(s_res, ["error", "timeout"])
+        cols["errors"].append(np.bincount(bucket[errors], minlength=n)[:n])
+        cols["throttles"].append(np.bincount(bucket[~real], minlength=n)[:n])
+        age = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(age, bucket[s_age >= 0], s_age[s_age >= 0])
+        cols["iterator_age_ms"].append(age)
+        cols["concurrent_executions"].append(_concurrency(s_start[real], s_end[real], start_min, n))
+        rsel = rec_shard == shard
+        rdone = done[rsel]
+        rb = np.where(rdone >= 0, rdone // MINUTE - start_min, n)
+        cols["processed"].append(np.bincount(rb[disp[rsel] == "processed"], minlength=n + 1)[:n])
+        cols["discarded"].append(np.bincount(rb[disp[rsel] == "discarded"], minlength=n + 1)[:n])
+        cols["dead_lettered"].append(np.bincount(rb[dead[rsel]], minlength=n + 1)[:n])
+        cols["minute"].append(minutes * MINUTE)
+        shard_names.extend([shard] * n)
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate(cols[name]) if cols[name] else np.empty(0, dtype=np.int64)
+    age_all = cat("iterator_age_ms")
+    return pa.table(
+        {
+            "minute": pa.array(cat("minute"), pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            "shard": pa.array(shard_names, pa.string()),
+            "invocations": pa.array(cat("invocations"), pa.int64()),
+            "errors": pa.array(cat("errors"), pa.int64()),
+            "throttles": pa.array(cat("throttles"), pa.int64()),
+            "iterator_age_ms": pa.array(age_all, pa.int64(), mask=age_all < 0),
+            "concurrent_executions": pa.array(cat("concurrent_executions"), pa.int64()),
+            "processed": pa.array(cat("processed"), pa.int64()),
+            "discarded": pa.array(cat("discarded"), pa.int64()),
+            "dead_lettered": pa.array(cat("dead_lettered"), pa.int64()),
+            "offset_lag": pa.nulls(len(shard_names), pa.int64()),
+        }
+    )
+
+
+def _concurrency(starts: np.ndarray, ends: np.ndarray, start_min: int, n: int) -> np.ndarray:
+    """Peak number of overlapping [start, end) intervals within each minute."""
+    out = np.zeros(n, dtype=np.int64)
+    if not len(starts):
+        return out
+    times = np.concatenate([starts, ends])
+    deltas = np.concatenate([np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)])
+    order = np.lexsort((deltas, times))  # ends before starts at the same instant
+    times, levels = times[order], np.cumsum(deltas[order])
+    bucket = np.clip(times // MINUTE - start_min, 0, n - 1)
+    np.maximum.at(out, bucket, levels)
+    # a minute with no event inherits the level carried in from the previous minute
+    last_level = np.zeros(n, dtype=np.int64)
+    has = np.zeros(n, dtype=bool)
+    last_level[bucket] = levels  # the last event of each minute wins (times are sorted)
+    has[bucket] = True
+    carry = 0
+    for i in range(n):
+        out[i] = max(out[i], carry)
+        if has[i]:
+            carry = int(last_level[i])
+    return out

@@ -1,0 +1,989 @@
+"""The Kinesis / DynamoDB Streams poller, simulated in virtual time.
+
+One *lane* per shard — or per shard and key bucket when ParallelizationFactor > 1 (B48, B49) — reads
+its records in order, gathers batches (BatchSize, window, 6 MB payload: B14–B16, B19, B20), invokes
+the function model and applies the documented consequences: checkpoint on success; on failure,
+retries that block the lane (B21), MaximumRetryAttempts (B23), MaximumRecordAgeInSeconds (B25–B27),
+bisect (B31–B35), partial batch responses with the checkpoint rule and the retry-count reset
+(B36–B42, K09, D06), throttles that consume no retries (B22), filtering (B52–B54), tumbling windows
+(B55–B59) and on-failure records (B43–B47).
+
+Records are never Python objects here: a lane is a slice of row indices into the capture's Arrow
+table plus cumulative count/size arrays, so a batch boundary is one ``searchsorted``; only a real
+handler, or an S3 on-failure payload, ever makes event dictionaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from replay import destinations, events
+from replay.capture import Capture
+from replay.config import EsmConfig, StartingPosition
+from replay.function import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    FunctionModel,
+    InvokeResult,
+    LambdaContext,
+    compile_faults,
+    judge_faults,
+    resolve_handler,
+    throttled_at,
+)
+from replay.model import Disposition, SourceKind
+from replay.options import EngineOptions
+from replay.responses import ResponseVerdict, Verdict, judge_stream_response
+from replay.scheduler import Scheduler
+
+PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invoke request payload (1.2, 9)
+STATE_LIMIT = 1024 * 1024  # tumbling-window state per shard (B57)
+DEFAULT_RETENTION_H = 24.0
+NO_TIME = -1
+NEVER = np.iinfo(np.int64).max  # first_delivered before any delivery: min() keeps the first
+_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
+
+DISPOSITIONS = [d.value for d in Disposition]
+_D = {d: i for i, d in enumerate(Disposition)}
+UNRESOLVED = -1
+
+
+@dataclass(frozen=True)
+class FunctionIdentity:
+    """Names that appear in events, contexts and failure records."""
+
+    name: str
+    arn: str
+    timeout_ms: int
+    memory_mb: int
+    reserved_concurrency: int | None
+
+
+@dataclass(eq=False)
+class Batch:
+    """One unit of work on a lane: the rows it holds and how its attempts went."""
+
+    id: int
+    rows: np.ndarray
+    cause: str
+    parent: int | None = None
+    failures: int = 0  # failed attempts that count toward MaximumRetryAttempts
+    invokes: int = 0  # attempts that reached the function (approximateInvokeCount)
+    attempts: int = 0  # every attempt, throttled ones included
+    last_error: str | None = None
+    final_window: bool = False
+    terminated_early: bool = False
+
+
+@dataclass(eq=False)
+class Lane:
+    """A sequential reader: one shard, or one key bucket of a shard when PF > 1."""
+
+    index: int
+    shard: str
+    lane: int
+    rows: np.ndarray  # capture row indices in read order
+    ready: np.ndarray  # running max of arrival: when each row is readable
+    arrival: np.ndarray  # own arrival (age, windows)
+    cum_count: np.ndarray  # matched records before each position (len n+1)
+    cum_size: np.ndarray  # matched bytes before each position (len n+1)
+    cursor: int = 0
+    pending: deque[Batch] = field(default_factory=deque)
+    busy: bool = False
+    token: int = 0
+    idle_since: int = 0
+    gather_open: int | None = None
+    consecutive_failures: int = 0
+    block_start: int | None = None
+    blocks: list[tuple[int, int]] = field(default_factory=list)
+    waiting_on: set[str] = field(default_factory=set)
+    finished: bool = False
+    win_start: int | None = None
+    win_state: dict[str, Any] = field(default_factory=dict)
+    win_terminate: bool = False
+
+
+@dataclass(frozen=True)
+class StreamRun:
+    """What one stream replay produced, before it is written to disk."""
+
+    invocations: pa.Table
+    records: pa.Table
+    destinations: tuple[dict[str, Any], ...]
+    blocks: dict[str, tuple[tuple[int, int], ...]]
+    start_ms: int
+    end_ms: int
+    events: int
+
+
+class _InvocationLog:
+    """Column lists for invocations.parquet, appended once per attempt."""
+
+    COLUMNS = (
+        "invocation", "batch", "parent_batch", "shard", "lane", "start", "end", "records", "bytes",
+        "first_seq", "last_seq", "attempt", "cause", "result", "failed_items", "function_error",
+        "request_id", "iterator_age_ms", "next", "rule",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, *values: Any) -> None:
+        """Append one attempt; ``values`` follow COLUMNS without the leading ``invocation``."""
+        self.rows.append((len(self.rows), *values))
+
+    def table(self) -> pa.Table:
+        ts = pa.timestamp("ms", tz="UTC")
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.COLUMNS)
+        c = dict(zip(self.COLUMNS, columns, strict=True))
+        return pa.table(
+            {
+                "invocation": pa.array(c["invocation"], pa.int64()),
+                "batch": pa.array(c["batch"], pa.int64()),
+                "parent_batch": pa.array(c["parent_batch"], pa.int64()),
+                "shard": pa.array(c["shard"], pa.string()),
+                "lane": pa.array(c["lane"], pa.int32()),
+                "start": pa.array(c["start"], pa.int64()).cast(ts),
+                "end": pa.array(c["end"], pa.int64()).cast(ts),
+                "records": pa.array(c["records"], pa.int32()),
+                "bytes": pa.array(c["bytes"], pa.int64()),
+                "first_seq": pa.array(c["first_seq"], pa.string()),
+                "last_seq": pa.array(c["last_seq"], pa.string()),
+                "attempt": pa.array(c["attempt"], pa.int32()),
+                "cause": pa.array(c["cause"], pa.string()),
+                "result": pa.array(c["result"], pa.string()),
+                "failed_items": pa.array(c["failed_items"], pa.int32()),
+                "function_error": pa.array(c["function_error"], pa.string()),
+                "request_id": pa.array(c["request_id"], pa.string()),
+                "iterator_age_ms": pa.array(c["iterator_age_ms"], pa.int64()),
+                "next": pa.array(c["next"], pa.string()),
+                "rule": pa.array(c["rule"], pa.string()),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: InvokeResult
+    duration_ms: int
+    function_error: str | None
+    verdict: ResponseVerdict | None
+    failed_items: int
+
+
+class StreamEngine:
+    """Replays one capture of a Kinesis or DynamoDB stream under one ESM configuration."""
+
+    def __init__(
+        self,
+        capture: Capture,
+        config: EsmConfig,
+        model: FunctionModel,
+        *,
+        seed: int = 0,
+        options: EngineOptions | None = None,
+        start_ms: int | None = None,
+        until_ms: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if not capture.kind.is_stream:
+            raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
+        self.capture = capture
+        self.kind = capture.kind
+        self.config = config
+        self.model = model
+        self.options = options or EngineOptions()
+        self.rng = random.Random(seed)
+        self.progress = progress
+        self.table = capture.records
+        n = self.table.num_rows
+        self.n = n
+        man = capture.manifest
+        self.start_ms = start_ms if start_ms is not None else (man.window_start_ms or self._first_arrival())
+        self.until_ms = until_ms
+        self.sched = Scheduler(self.start_ms)
+        source = man.source
+        self.ctx = events.EventContext(
+            kind=self.kind,
+            source_arn=source.arn or config.event_source_arn or _default_arn(self.kind, source.name),
+            region=source.region or _region_of(source.arn) or "us-east-1",
+        )
+        self.fn = _function_identity(capture, config, model)
+        self.poll_ms = self.options.poll_interval_ms or (1000 if self.kind is SourceKind.KINESIS else 250)
+        retention_h = self.options.retention_hours or _retention_hours(source.settings)
+        self.retention_ms = round(retention_h * 3_600_000)
+        self.max_age_ms = config.maximum_record_age_s * 1000 if config.maximum_record_age_s >= 0 else None
+        self.window_ms = config.batching_window_ms
+        self.tumbling_ms = config.tumbling_window_s * 1000
+        self.payload_limit = PAYLOAD_LIMIT - events.envelope_overhead(self.ctx)
+        # Per-record columns as numpy, once.
+        self.arrival = self.table.column("arrival").cast(pa.int64()).to_numpy()
+        self.size = self.table.column("size").to_numpy().astype(np.int64)
+        self.seq_col = self.table.column("seq").combine_chunks()
+        self.seqs = self.seq_col.to_numpy(zero_copy_only=False)  # str per row: cheap scalar access
+        self.disp = np.full(n, UNRESOLVED, dtype=np.int8)
+        self.reason = np.full(n, -1, dtype=np.int16)
+        self.reasons: list[str] = []
+        self.deliveries = np.zeros(n, dtype=np.int32)
+        self.first_delivered = np.full(n, NEVER, dtype=np.int64)
+        self.done = np.full(n, NO_TIME, dtype=np.int64)
+        self.resolved = 0
+        self.log = _InvocationLog()
+        self.destinations: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.next_batch = 0
+        self.fault_masks = compile_faults(model, self.table)
+        self.needs_seen = any(f.times is not None for f in model.faults)
+        self.handler = resolve_handler(model.handler) if model.handler else None
+        self.matched = self._filter_mask()
+        self.lanes: list[Lane] = []
+        self.lanes_by_shard: dict[str, list[Lane]] = {}
+
+    # ------------------------------------------------------------------ set-up
+    def _first_arrival(self) -> int:
+        return int(self.table.column("arrival").cast(pa.int64()).to_numpy().min()) if self.table.num_rows else 0
+
+    def _filter_mask(self) -> np.ndarray:
+        """B52–B54: evaluate FilterCriteria once per record, in chunks of event records."""
+        if not self.config.filter_patterns:
+            return np.ones(self.n, dtype=bool)
+        from replay.filters import FilterSet, match_records
+
+        filters = FilterSet.from_texts(self.config.filter_patterns)
+        mask = np.empty(self.n, dtype=bool)
+        step = 50_000
+        for lo in range(0, self.n, step):
+            rows = np.arange(lo, min(lo + step, self.n))
+            recs = events.build_records(self.table, rows, self.ctx)
+            mask[lo : lo + len(rows)] = match_records(self.kind, filters, recs)
+        return mask
+
+    def _eligible_mask(self) -> tuple[np.ndarray, str]:
+        """Starting position relative to the replay start (DESIGN: time), and B30's startup gap."""
+        cfg = self.config
+        pos = cfg.starting_position or StartingPosition.TRIM_HORIZON
+        if pos is StartingPosition.TRIM_HORIZON:
+            return np.ones(self.n, dtype=bool), ""
+        if pos is StartingPosition.LATEST:
+            cut = self.start_ms + self.options.startup_gap_ms
+        else:
+            cut = cfg.starting_position_timestamp_ms or self.start_ms
+        return self.arrival >= cut, "BeforeStartingPosition"
+
+    def _lane_of(self, keys: pa.Array, k: int) -> np.ndarray:
+        """B49/B50: records with the same key always share a lane (MD5 of the key, modulo PF)."""
+        if k == 1:
+            return np.zeros(len(keys), dtype=np.int64)
+        uniq = pa.compute.unique(keys.fill_null(""))
+        buckets = {
+            key: int.from_bytes(hashlib.md5(key.encode("utf-8")).digest()[:8], "big") % k
+            for key in uniq.to_pylist()
+        }
+        return np.array([buckets[v] for v in keys.fill_null("").to_pylist()], dtype=np.int64)
+
+    def _build_lanes(self) -> None:
+        eligible, why = self._eligible_mask()
+        if not eligible.all():
+            self._resolve(np.flatnonzero(~eligible), Disposition.UNPROCESSED, why, self.start_ms)
+        shards = self.table.column("shard").to_numpy(zero_copy_only=False)
+        keys = self.table.column("key").combine_chunks()
+        pf = self.config.parallelization_factor
+        lane_no = self._lane_of(keys, pf)
+        matched_size = np.where(self.matched, self.size, 0)
+        parents = {s.id: set(s.parents) for s in self.capture.manifest.shards}
+        order = [s for s in dict.fromkeys(shards.tolist())]
+        for shard in order:
+            in_shard = np.flatnonzero((shards == shard) & eligible)
+            for k in range(pf):
+                rows = in_shard[lane_no[in_shard] == k]
+                if not len(rows) and pf > 1:
+                    continue
+                arr = self.arrival[rows]
+                lane = Lane(
+                    index=len(self.lanes),
+                    shard=shard,
+                    lane=k,
+                    rows=rows,
+                    ready=np.maximum.accumulate(arr) if len(arr) else arr,
+                    arrival=arr,
+                    cum_count=np.concatenate(([0], np.cumsum(self.matched[rows], dtype=np.int64))),
+                    cum_size=np.concatenate(([0], np.cumsum(matched_size[rows]))),
+                    idle_since=self.start_ms,
+                )
+                if self.options.child_after_parent:
+                    lane.waiting_on = {p for p in parents.get(shard, set()) if p in shards}
+                self.lanes.append(lane)
+                self.lanes_by_shard.setdefault(shard, []).append(lane)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _reason_code(self, reason: str) -> int:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        return self.reasons.index(reason)
+
+    def _resolve(self, rows: np.ndarray, disp: Disposition, reason: str, t: int) -> None:
+        """Give ``rows`` their one final disposition (rows already resolved are left alone)."""
+        if not len(rows):
+            return
+        rows = rows[self.disp[rows] == UNRESOLVED]
+        if not len(rows):
+            return
+        self.disp[rows] = _D[disp]
+        self.reason[rows] = self._reason_code(reason) if reason else -1
+        self.done[rows] = t
+        self.resolved += len(rows)
+
+    def _seq(self, row: int) -> str:
+        return str(self.seqs[row])
+
+    def _new_batch(self, rows: np.ndarray, cause: str, parent: int | None = None) -> Batch:
+        self.next_batch += 1
+        return Batch(id=self.next_batch, rows=rows, cause=cause, parent=parent)
+
+    def _request_id(self) -> str:
+        """A version-4 UUID drawn from the seeded generator (deterministic per seed)."""
+        h = f"{self.rng.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def _backoff(self, lane: Lane) -> int:
+        sched = self.options.retry_backoff_ms
+        i = min(max(lane.consecutive_failures, 1), len(sched)) - 1
+        return sched[i]
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> StreamRun:
+        """Simulate until every record has its disposition (or the horizon), then collect outputs."""
+        if not self.config.enabled:
+            self._resolve(np.arange(self.n), Disposition.UNPROCESSED, "Disabled", self.start_ms)
+        else:
+            self._build_lanes()
+            for lane in self.lanes:
+                if not lane.waiting_on:
+                    self.sched.at(self.start_ms, self._wake, lane, lane.token)
+        on_step = (lambda _now: self.progress(self.resolved, self.n)) if self.progress else None
+        self.sched.run(self.until_ms, on_step)
+        end = self.sched.now
+        left = np.flatnonzero(self.disp == UNRESOLVED)
+        self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
+        for lane in self.lanes:
+            if lane.block_start is not None:
+                lane.blocks.append((lane.block_start, end))
+                lane.block_start = None
+        if self.progress:
+            self.progress(self.resolved, self.n)
+        return StreamRun(
+            invocations=self.log.table(),
+            records=self._records_table(),
+            destinations=tuple(self.destinations),
+            blocks=self._blocks(),
+            start_ms=self.start_ms,
+            end_ms=end,
+            events=self.sched.events,
+        )
+
+    def _blocks(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        out: dict[str, list[tuple[int, int]]] = {}
+        for lane in self.lanes:
+            out.setdefault(lane.shard, []).extend(lane.blocks)
+        return {s: tuple(_union(v)) for s, v in out.items()}
+
+    def _records_table(self) -> pa.Table:
+        ts = pa.timestamp("ms", tz="UTC")
+        reasons = np.array([*self.reasons, None], dtype=object)
+        first = self.first_delivered
+        first = np.where(first == NEVER, NO_TIME, first)
+        done = self.done
+        processed = self.disp == _D[Disposition.PROCESSED]
+        latency = np.where(processed, done - self.arrival, NO_TIME)
+        return pa.table(
+            {
+                "shard": self.table.column("shard"),
+                "seq": self.table.column("seq"),
+                "pos": self.table.column("pos"),
+                "disposition": pa.array(np.array(DISPOSITIONS, dtype=object)[self.disp], pa.string()),
+                "reason": pa.array(reasons[self.reason], pa.string()),
+                "deliveries": pa.array(self.deliveries, pa.int32()),
+                "first_delivered": pa.array(first, pa.int64(), mask=first == NO_TIME).cast(ts),
+                "done": pa.array(done, pa.int64(), mask=done == NO_TIME).cast(ts),
+                "latency_ms": pa.array(latency, pa.int64(), mask=latency == NO_TIME),
+            }
+        )
+
+    # ------------------------------------------------------------------ lane loop
+    def _wake(self, lane: Lane, token: int) -> None:
+        if token != lane.token or lane.busy:
+            return
+        self._advance(lane)
+
+    def _schedule_wake(self, lane: Lane, t: int) -> None:
+        lane.token += 1
+        self.sched.at(t, self._wake, lane, lane.token)
+
+    def _tick(self, lane: Lane, a: int) -> int:
+        """The first idle poll at or after ``a`` (2.1: ~1 GetRecords/s Kinesis, 4/s DynamoDB)."""
+        base = lane.idle_since
+        if a <= base:
+            return base
+        return base + -(-(a - base) // self.poll_ms) * self.poll_ms
+
+    def _advance(self, lane: Lane) -> None:
+        """The lane is free at ``now`` with nothing pending: read the next batch, or go idle."""
+        now = self.sched.now
+        self._end_block(lane, now)
+        while True:
+            n = len(lane.rows)
+            self._expire_retention(lane, now)
+            if lane.win_start is not None and self._window_due(lane, now):
+                self._invoke(lane, self._final_batch(lane))
+                return
+            if lane.cursor >= n:
+                self._idle_at_end(lane, now)
+                return
+            visible = int(np.searchsorted(lane.ready, now, side="right"))
+            if visible <= lane.cursor:
+                lane.idle_since = now
+                self._schedule_wake(lane, self._tick(lane, int(lane.ready[lane.cursor])))
+                self._maybe_window_timer(lane, now)
+                return
+            batch = self._read_batch(lane, now, visible)
+            if batch is None:
+                return  # gathering: a flush is scheduled
+            if len(batch.rows):
+                self._invoke(lane, batch)
+                return
+            # everything read was filtered or expired: keep reading at the same instant
+
+    def _expire_retention(self, lane: Lane, now: int) -> None:
+        """Records older than the stream's retention are trimmed: lost without a failure record (B28)."""
+        cut = int(np.searchsorted(lane.ready, now - self.retention_ms, side="right"))
+        if cut > lane.cursor:
+            self._resolve(lane.rows[lane.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now)
+            lane.cursor = cut
+
+    def _batch_end(self, lane: Lane, start: int, visible: int) -> int:
+        """Where a batch starting at ``start`` must end: BatchSize matched records, 6 MB (B15, B20)."""
+        c0, s0 = lane.cum_count[start], lane.cum_size[start]
+        by_count = int(np.searchsorted(lane.cum_count, c0 + self.config.batch_size, side="left"))
+        by_size = int(np.searchsorted(lane.cum_size, s0 + self.payload_limit, side="right")) - 1
+        end = min(by_count, by_size, visible, len(lane.rows))
+        if end <= start:
+            # A single record larger than the payload limit (B97): send it alone; the invoke decides.
+            first_matched = int(np.searchsorted(lane.cum_count, c0 + 1, side="left"))
+            end = min(max(first_matched, start + 1), len(lane.rows))
+        if self.tumbling_ms:
+            win = lane.arrival[start:end] // self.tumbling_ms
+            change = np.flatnonzero(win != win[0])
+            if len(change):
+                end = start + int(change[0])
+        return end
+
+    def _read_batch(self, lane: Lane, now: int, visible: int) -> Batch | None:
+        """B14–B16: gather until BatchSize, 6 MB or the window, whichever comes first.
+
+        The window opens at the poll that first sees a record once the lane is free (so the next
+        window starts only after the previous invocation completes, B16) and records keep arriving
+        at the poll cadence while it is open.
+        """
+        start = lane.cursor
+        if self.window_ms > 0:
+            if lane.gather_open is None:
+                lane.gather_open = now
+                lane.idle_since = now
+            opened = lane.gather_open
+            full_end = self._batch_end(lane, start, len(lane.rows))
+            full_at = self._tick(lane, int(lane.ready[full_end - 1]))
+            flush_at = min(opened + self.window_ms, full_at)
+            if flush_at > now:
+                lane.token += 1
+                self.sched.at(flush_at, self._flush, lane, lane.token)
+                return None
+            last_poll = opened + (now - opened) // self.poll_ms * self.poll_ms
+            visible = max(int(np.searchsorted(lane.ready, last_poll, side="right")), start + 1)
+            lane.gather_open = None
+        end = self._batch_end(lane, start, visible)
+        lane.cursor = end
+        rows = lane.rows[start:end]
+        keep = self.matched[rows]
+        self._resolve(rows[~keep], Disposition.FILTERED, "FilterCriteria", now)
+        rows = self._drop_expired(lane, rows[keep], now, invokes=1)
+        if self.tumbling_ms and len(rows) and lane.win_start is None:
+            lane.win_start = int(self.arrival[rows[0]] // self.tumbling_ms * self.tumbling_ms)
+            lane.win_state = {}
+        return self._new_batch(rows, "new")
+
+    def _flush(self, lane: Lane, token: int) -> None:
+        if token != lane.token or lane.busy:
+            return
+        self._advance(lane)
+
+    def _drop_expired(self, lane: Lane, rows: np.ndarray, now: int, *, invokes: int) -> np.ndarray:
+        """B25/B26/B27: records older than MaximumRecordAgeInSeconds are discarded, never sent.
+
+        They leave in one failure record with condition RecordAgeExceeded and no responseContext;
+        approximateInvokeCount is 1 for records never sent (K13, K14) and the attempts so far for a
+        batch that aged out while retrying (K12).
+        """
+        if self.max_age_ms is None or not len(rows):
+            return rows
+        old = self.arrival[rows] < now - self.max_age_ms
+        if not old.any():
+            return rows
+        self._discard(lane, rows[old], now, "RecordAgeExceeded", invokes, response=None)
+        return rows[~old]
+
+    # ------------------------------------------------------------------ tumbling windows
+    def _window_due(self, lane: Lane, now: int) -> bool:
+        """B56/B58/B59: the open window closes once its end has passed and nothing of it is left."""
+        assert lane.win_start is not None
+        if lane.win_terminate:
+            return True
+        end = lane.win_start + self.tumbling_ms
+        if lane.cursor >= len(lane.rows) and self._shard_closed(lane):
+            return True
+        if now < end:
+            return False
+        if lane.cursor >= len(lane.rows):
+            return now >= end + self.options.tumbling_idle_close_ms
+        nxt = int(lane.arrival[lane.cursor] // self.tumbling_ms * self.tumbling_ms)
+        visible = lane.ready[lane.cursor] <= now
+        return nxt != lane.win_start and (visible or now >= end + self.options.tumbling_idle_close_ms)
+
+    def _shard_closed(self, lane: Lane) -> bool:
+        for s in self.capture.manifest.shards:
+            if s.id == lane.shard:
+                return s.closed
+        return False
+
+    def _maybe_window_timer(self, lane: Lane, now: int) -> None:
+        if lane.win_start is None:
+            return
+        close_at = lane.win_start + self.tumbling_ms + self.options.tumbling_idle_close_ms
+        self.sched.at(max(close_at, now), self._wake, lane, lane.token)
+
+    def _final_batch(self, lane: Lane) -> Batch:
+        batch = self._new_batch(np.empty(0, dtype=np.int64), "window-final")
+        batch.final_window = True
+        batch.terminated_early = lane.win_terminate
+        return batch
+
+    def _idle_at_end(self, lane: Lane, now: int) -> None:
+        if lane.win_start is not None:
+            lane.idle_since = now
+            self._maybe_window_timer(lane, now)
+            return
+        self._finish(lane)
+
+    def _finish(self, lane: Lane) -> None:
+        if lane.finished:
+            return
+        lane.finished = True
+        if all(other.finished for other in self.lanes_by_shard[lane.shard]):
+            for child in self.lanes:
+                if lane.shard in child.waiting_on:
+                    child.waiting_on.discard(lane.shard)
+                    if not child.waiting_on:
+                        child.idle_since = self.sched.now
+                        self._schedule_wake(child, self.sched.now)
+
+    # ------------------------------------------------------------------ invoking
+    def _invoke(self, lane: Lane, batch: Batch) -> None:
+        now = self.sched.now
+        lane.busy = False
+        if batch.attempts and len(batch.rows):
+            batch.rows = self._recheck_rows(lane, batch, now)
+            if not len(batch.rows):
+                self._after_resolution(lane, now)
+                return
+        batch.attempts += 1
+        reserved = self.fn.reserved_concurrency
+        nbytes = int(self.size[batch.rows].sum()) if len(batch.rows) else 0
+        oversize = nbytes > self.payload_limit and len(batch.rows) == 1
+        if (self.model.throttles and throttled_at(self.model, now)) or (
+            reserved is not None and self.in_flight >= reserved
+        ):
+            self._before_invocation_error(lane, batch, now, nbytes, "throttled", "B22")
+            return
+        if oversize:
+            if self.options.oversize_record == "discard":
+                self._resolve(batch.rows, Disposition.DISCARDED, "PayloadTooLarge", now)
+                self._after_resolution(lane, now)
+                return
+            self._before_invocation_error(lane, batch, now, nbytes, "rejected", "B97")
+            return
+        self.in_flight += 1
+        lane.busy = True
+        request_id = self._request_id()
+        outcome = self._call(lane, batch, now, request_id, nbytes)
+        if len(batch.rows):
+            rows = batch.rows
+            self.deliveries[rows] += 1
+            np.minimum.at(self.first_delivered, rows, now)
+        batch.invokes += 1
+        end = now + outcome.duration_ms
+        self.sched.at(end, self._complete, lane, batch, outcome, now, request_id, nbytes)
+
+    def _recheck_rows(self, lane: Lane, batch: Batch, now: int) -> np.ndarray:
+        """Before a retry: trimmed records are lost (B28), over-age ones discarded (B27)."""
+        rows = batch.rows
+        expired = self.arrival[rows] <= now - self.retention_ms
+        if expired.any():
+            self._resolve(rows[expired], Disposition.DISCARDED, "RetentionExpired", now)
+            rows = rows[~expired]
+        return self._drop_expired(lane, rows, now, invokes=max(batch.invokes, 1))
+
+    def _before_invocation_error(self, lane: Lane, batch: Batch, now: int, nbytes: int, result: str, rule: str) -> None:
+        """B22: throttles and other before-invocation errors are retried without using retries."""
+        self._start_block(lane, now)
+        lane.consecutive_failures += 1
+        wait = self._backoff(lane)
+        self._log(lane, batch, now, now, nbytes, result, None, None, 0, "retry", rule)
+        self.sched.at(now + wait, self._invoke, lane, batch)
+        lane.busy = True  # the lane waits for this batch; nothing else may start
+
+    def _call(self, lane: Lane, batch: Batch, now: int, request_id: str, nbytes: int) -> _Outcome:
+        """Run the function model on one batch: faults decide first, then the handler if any.
+
+        A handler exception is a function error (B42); a duration beyond the timeout is a timeout,
+        which the ESM treats as a function error (B24).
+        """
+        rows = batch.rows
+        verdict = None
+        if self.fault_masks:
+            seen = self.deliveries[rows] + 1 if self.needs_seen else rows
+            verdict = judge_faults(self.model, self.fault_masks, rows, seen, self.rng)
+        extra = round(verdict.extra_ms) if verdict else 0
+        duration = self.model.duration.of(len(rows), nbytes) + extra
+        error = verdict.error if verdict else None
+        if self.handler is not None:
+            try:
+                response = self.handler(self._event(lane, batch), self._context(request_id))
+            except Exception:  # noqa: BLE001 - any exception is a function error (B42)
+                error = error or "Unhandled"
+                response = None
+        else:
+            response = self._modelled_response(lane, rows, verdict)
+        if (verdict is not None and verdict.timeout) or duration > self.fn.timeout_ms:
+            return _Outcome(InvokeResult.TIMEOUT, self.fn.timeout_ms, "Unhandled", None, 0)
+        if error:
+            return _Outcome(InvokeResult.ERROR, duration, "Unhandled", None, 0)
+        return self._judge(rows, response, duration)
+
+    def _modelled_response(self, lane: Lane, rows: np.ndarray, verdict: Any) -> Any:
+        """The response a fault model returns: reported records, plus the state a window needs."""
+        response: dict[str, Any] | None = None
+        if verdict is not None and verdict.reported is not None:
+            failures = [{"itemIdentifier": self._seq(rows[i])} for i in verdict.reported]
+            response = {"batchItemFailures": failures}
+        if self.tumbling_ms:
+            response = dict(response or {}, state=lane.win_state)
+        return response
+
+    def _judge(self, rows: np.ndarray, response: Any, duration: int) -> _Outcome:
+        if response is None and not self.tumbling_ms:
+            # B36/B38: no response is success whatever FunctionResponseTypes says; the common case
+            # of a fault model, so skip building sequence numbers.
+            return _Outcome(InvokeResult.OK, duration, None, None, 0)
+        seqs = [str(s) for s in self.seqs[rows]]
+        judged = judge_stream_response(
+            response, seqs, rbif=self.config.report_batch_item_failures, tumbling=bool(self.tumbling_ms)
+        )
+        if judged.verdict is Verdict.SUCCESS:
+            return _Outcome(InvokeResult.OK, duration, None, judged, 0)
+        if judged.verdict is Verdict.PARTIAL:
+            failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+            return _Outcome(InvokeResult.PARTIAL, duration, None, judged, len(failures or []))
+        return _Outcome(InvokeResult.INVALID, duration, None, judged, 0)
+
+    def _event(self, lane: Lane, batch: Batch) -> dict[str, Any]:
+        records = events.build_records(self.table, batch.rows, self.ctx) if len(batch.rows) else []
+        window = None
+        if self.tumbling_ms and lane.win_start is not None:
+            window = events.WindowInfo(
+                start_ms=lane.win_start,
+                end_ms=lane.win_start + self.tumbling_ms,
+                state=lane.win_state,
+                shard_id=lane.shard,
+                final=batch.final_window,
+                terminated_early=batch.terminated_early,
+            )
+        return events.build_event(records, self.ctx, window)
+
+    def _context(self, request_id: str) -> LambdaContext:
+        fn = self.fn
+        return LambdaContext(
+            function_name=fn.name,
+            function_version="$LATEST",
+            invoked_function_arn=fn.arn,
+            memory_limit_in_mb=fn.memory_mb,
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{fn.name}",
+            log_stream_name="esm-replay",
+            timeout_ms=fn.timeout_ms,
+        )
+
+    # ------------------------------------------------------------------ completion
+    def _complete(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+        now = self.sched.now
+        self.in_flight -= 1
+        lane.busy = False
+        if out.result is InvokeResult.OK:
+            self._succeeded(lane, batch, out, start, request_id, nbytes)
+        elif out.result is InvokeResult.PARTIAL:
+            self._partial(lane, batch, out, start, request_id, nbytes)
+        else:
+            self._failed(lane, batch, out, start, request_id, nbytes)
+        if not lane.busy:
+            self._advance_later(lane, now)
+
+    def _advance_later(self, lane: Lane, now: int) -> None:
+        """Pending work waits its backoff; fresh reads start at once (B16: next window after completion)."""
+        if not lane.pending:
+            lane.idle_since = now
+            self._schedule_wake(lane, now)
+
+    def _succeeded(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+        """Checkpoint after the batch (B38); tumbling windows keep the returned state (B56, B57)."""
+        now = self.sched.now
+        self._log(lane, batch, start, now, nbytes, "ok", None, request_id, 0, "checkpoint", "B38")
+        self._resolve(batch.rows, Disposition.PROCESSED, "", now)
+        lane.consecutive_failures = 0
+        if self.tumbling_ms:
+            if batch.final_window:
+                lane.win_start, lane.win_state, lane.win_terminate = None, {}, False
+            elif out.verdict is not None and out.verdict.state is not None:
+                lane.win_state = dict(out.verdict.state)
+                if len(json.dumps(lane.win_state).encode()) > STATE_LIMIT:
+                    lane.win_terminate = True
+        if lane.pending:
+            self.sched.at(now, self._invoke_pending, lane)
+            lane.busy = True
+
+    def _invoke_pending(self, lane: Lane) -> None:
+        lane.busy = False
+        if lane.pending:
+            self._invoke(lane, lane.pending.popleft())
+        else:
+            self._advance(lane)
+
+    def _partial(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+        """B37/B32: checkpoint before the lowest reported record; retry from it.
+
+        The retry count restarts when the checkpoint advances (K09, D06): the shrunken batch gets a
+        fresh 1 + MaximumRetryAttempts attempts; a report naming the first record counts as a retry.
+        """
+        now = self.sched.now
+        assert out.verdict is not None and out.verdict.first_failed is not None
+        k = out.verdict.first_failed
+        self._resolve(batch.rows[:k], Disposition.PROCESSED, "", now)
+        rest = batch.rows[k:]
+        self._start_block(lane, start)
+        if k > 0:
+            nxt = self._new_batch(rest, "partial-retry", batch.id)
+            self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "partial-retry", "B37")
+            lane.consecutive_failures += 1
+            self._retry_later(lane, nxt)
+            return
+        batch.failures += 1
+        batch.last_error = None
+        if self._exhausted(batch):
+            self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "discard", "B41")
+            self._discard(lane, rest, now, "RetryAttemptsExhausted", batch.invokes, response={"functionError": None})
+            lane.consecutive_failures += 1
+            self._after_discard(lane)
+            return
+        self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "retry", "B37")
+        lane.consecutive_failures += 1
+        self._retry_later(lane, batch)
+
+    def _failed(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+        """Whole-batch failure: bisect (B31, B33) or retry (B21, B23, B24) or discard (B23)."""
+        now = self.sched.now
+        result = out.result.value
+        self._start_block(lane, start)
+        lane.consecutive_failures += 1
+        function_error = out.function_error
+        is_function_error = out.result in (InvokeResult.ERROR, InvokeResult.TIMEOUT)
+        can_bisect = is_function_error or self.options.bisect_on_invalid_response
+        if self.config.bisect_on_error and can_bisect and len(batch.rows) > 1:
+            mid = len(batch.rows) // 2
+            inherit = self.options.bisect_half_budget == "inherit"
+            halves = [self._new_batch(batch.rows[:mid], "bisect", batch.id), self._new_batch(batch.rows[mid:], "bisect", batch.id)]
+            for half in halves:
+                half.failures = batch.failures if inherit else 0
+                half.invokes = batch.invokes if inherit else 0
+            self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "bisect", "B31")
+            lane.pending.appendleft(halves[1])
+            self._retry_later(lane, halves[0])
+            return
+        batch.failures += 1
+        batch.last_error = function_error
+        if self._exhausted(batch):
+            self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "discard", "B23")
+            self._discard(lane, batch.rows, now, "RetryAttemptsExhausted", batch.invokes,
+                          response={"functionError": function_error})  # fmt: skip
+            if batch.final_window:
+                lane.win_start, lane.win_state, lane.win_terminate = None, {}, False
+            self._after_discard(lane)
+            return
+        self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "retry", "B21")
+        self._retry_later(lane, batch)
+
+    def _exhausted(self, batch: Batch) -> bool:
+        """B23: N retries means N + 1 attempts; −1 retries forever (until age or retention)."""
+        mra = self.config.maximum_retry_attempts
+        return mra >= 0 and batch.failures > mra
+
+    def _retry_later(self, lane: Lane, batch: Batch) -> None:
+        if batch.attempts:
+            batch.cause = "retry"  # a fresh half or remainder keeps its cause for its first attempt
+        lane.pending.appendleft(batch)
+        lane.busy = True
+        self.sched.at(self.sched.now + self._backoff(lane), self._invoke_pending, lane)
+
+    def _after_discard(self, lane: Lane) -> None:
+        """After a discard the checkpoint moves past the records and the shard continues (2.2)."""
+        if lane.pending:
+            lane.busy = True
+            self.sched.at(self.sched.now + self._backoff(lane), self._invoke_pending, lane)
+
+    def _after_resolution(self, lane: Lane, now: int) -> None:
+        if lane.pending:
+            lane.busy = True
+            self.sched.at(now, self._invoke_pending, lane)
+        else:
+            lane.idle_since = now
+            self._schedule_wake(lane, now)
+
+    # ------------------------------------------------------------------ blocking
+    def _start_block(self, lane: Lane, t: int) -> None:
+        if lane.block_start is None:
+            lane.block_start = t
+
+    def _end_block(self, lane: Lane, t: int) -> None:
+        if lane.block_start is not None and not lane.pending:
+            lane.blocks.append((lane.block_start, t))
+            lane.block_start = None
+
+    # ------------------------------------------------------------------ discards
+    def _discard(
+        self, lane: Lane, rows: np.ndarray, now: int, condition: str, invokes: int, *, response: dict[str, Any] | None
+    ) -> None:
+        """Drop records; with an OnFailure destination, write its record (B43–B46)."""
+        if not len(rows):
+            return
+        self._resolve(rows, Disposition.DISCARDED, condition, now)
+        dest = self.config.on_failure
+        if not dest:
+            return  # B46: silently dropped
+        payload = None
+        if destinations.destination_kind(dest) == "s3":
+            payload = events.build_event(events.build_records(self.table, rows, self.ctx), self.ctx)
+        record = destinations.stream_failure_record(
+            self.kind,
+            request_id=self._request_id(),
+            function_arn=self.fn.arn,
+            condition=condition,
+            approximate_invoke_count=max(invokes, 1),
+            response=response,
+            timestamp_ms=now,
+            shard_id=lane.shard,
+            first_seq=self._seq(rows[0]),
+            last_seq=self._seq(rows[-1]),
+            first_arrival_ms=int(self.arrival[rows[0]]),
+            last_arrival_ms=int(self.arrival[rows[-1]]),
+            batch_size=len(rows),
+            stream_arn=self.ctx.source_arn,
+            payload=payload,
+            payload_as_string=self.options.s3_payload == "string",
+        )
+        self.destinations.append(record)
+
+    # ------------------------------------------------------------------ log
+    def _log(self, lane: Lane, batch: Batch, start: int, end: int, nbytes: int, result: str,
+             function_error: str | None, request_id: str | None, failed: int, nxt: str, rule: str) -> None:  # fmt: skip
+        rows = batch.rows
+        n = len(rows)
+        self.log.add(
+            batch.id,
+            batch.parent,
+            lane.shard,
+            lane.lane,
+            start,
+            end,
+            n,
+            nbytes,
+            self.seqs[rows[0]] if n else None,
+            self.seqs[rows[-1]] if n else None,
+            batch.attempts,
+            batch.cause,
+            result,
+            failed,
+            function_error,
+            request_id,
+            start - int(self.arrival[rows[-1]]) if n else None,
+            nxt,
+            rule,
+        )
+
+
+def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _region_of(arn: str | None) -> str | None:
+    parts = (arn or "").split(":")
+    return parts[3] if len(parts) > 4 and parts[3] else None
+
+
+def _account_of(arn: str | None) -> str | None:
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def _default_arn(kind: SourceKind, name: str | None) -> str:
+    if kind is SourceKind.DYNAMODB:
+        return f"arn:aws:dynamodb:us-east-1:123456789012:table/{name or 'table'}/stream/1970-01-01T00:00:00.000"
+    return f"arn:aws:kinesis:us-east-1:123456789012:stream/{name or 'stream'}"
+
+
+def _retention_hours(settings: dict[str, Any]) -> float:
+    for key in ("RetentionPeriodHours", "retention_hours"):
+        if key in settings:
+            return float(settings[key])
+    return DEFAULT_RETENTION_H
+
+
+def _function_identity(capture: Capture, config: EsmConfig, model: FunctionModel) -> FunctionIdentity:
+    """The function's name, ARN and limits: model first, then the captured configuration."""
+    captured = capture.manifest.function
+    source_arn = capture.manifest.source.arn
+    region = _region_of(source_arn) or capture.manifest.source.region or "us-east-1"
+    account = _account_of(source_arn) or "123456789012"
+    name = model.name or captured.get("FunctionName") or config.function_name or "esm-replay-function"
+    if name.startswith("arn:"):
+        arn = name
+        name = name.split(":")[6] if len(name.split(":")) > 6 else name
+    else:
+        arn = captured.get("FunctionArn") or f"arn:aws:lambda:{region}:{account}:function:{name}"
+    timeout_s = model.timeout_s or captured.get("Timeout") or DEFAULT_TIMEOUT_S
+    memory = model.memory_mb or captured.get("MemorySize") or DEFAULT_MEMORY_MB
+    reserved = model.reserved_concurrency
+    if reserved is None:
+        reserved = captured.get("ReservedConcurrentExecutions")
+    return FunctionIdentity(name, arn, round(float(timeout_s) * 1000), int(memory), reserved)
