@@ -248,6 +248,7 @@ class StreamEngine:
         self.matched = self._filter_mask()
         self.lanes: list[Lane] = []
         self.lanes_by_shard: dict[str, list[Lane]] = {}
+        self.attempt_rows: list[np.ndarray] | None = None  # set to [] to keep each attempt's rows (tests, explain)
 
     # ------------------------------------------------------------------ set-up
     def _first_arrival(self) -> int:
@@ -790,7 +791,7 @@ class StreamEngine:
         if k > 0:
             nxt = self._new_batch(rest, "partial-retry", batch.id)
             self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "partial-retry", "B37")
-            lane.consecutive_failures += 1
+            lane.consecutive_failures = 1  # the checkpoint advanced: backoff starts over
             self._retry_later(lane, nxt)
             return
         batch.failures += 1
@@ -798,7 +799,6 @@ class StreamEngine:
         if self._exhausted(batch):
             self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "discard", "B41")
             self._discard(lane, rest, now, "RetryAttemptsExhausted", batch.invokes, response={"functionError": None})
-            lane.consecutive_failures += 1
             self._after_discard(lane)
             return
         self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "retry", "B37")
@@ -822,6 +822,7 @@ class StreamEngine:
                 half.failures = batch.failures if inherit else 0
                 half.invokes = batch.invokes if inherit else 0
             self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "bisect", "B31")
+            lane.consecutive_failures = 1  # each half is a new, smaller batch: backoff starts over
             lane.pending.appendleft(halves[1])
             self._retry_later(lane, halves[0])
             return
@@ -851,10 +852,14 @@ class StreamEngine:
         self.sched.at(self.sched.now + self._backoff(lane), self._invoke_pending, lane)
 
     def _after_discard(self, lane: Lane) -> None:
-        """After a discard the checkpoint moves past the records and the shard continues (2.2)."""
+        """After a discard the checkpoint moves past the records and the shard continues (2.2).
+
+        The backoff restarts with the checkpoint; a waiting bisect half is new work, sent at once.
+        """
+        lane.consecutive_failures = 0
         if lane.pending:
             lane.busy = True
-            self.sched.at(self.sched.now + self._backoff(lane), self._invoke_pending, lane)
+            self.sched.at(self.sched.now, self._invoke_pending, lane)
 
     def _after_resolution(self, lane: Lane, now: int) -> None:
         if lane.pending:
@@ -913,6 +918,8 @@ class StreamEngine:
              function_error: str | None, request_id: str | None, failed: int, nxt: str, rule: str) -> None:  # fmt: skip
         rows = batch.rows
         n = len(rows)
+        if self.attempt_rows is not None:
+            self.attempt_rows.append(rows)
         self.log.add(
             batch.id,
             batch.parent,
