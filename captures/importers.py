@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from replay.capture import Capture, Manifest, SourceInfo, write_capture
+from replay.capture import EXTRA_FIELDS, Capture, Manifest, SourceInfo, conform, write_capture
 from replay.errors import CaptureError, ImportFormatError, UserError
 from replay.events import EventContext, dynamodb_size_bytes, record_sizes
 from replay.model import SourceKind
@@ -275,22 +275,21 @@ def _parse_dynamodb(rec: Mapping[str, Any], where: str, sink: _Sink) -> None:
     identity = rec.get("userIdentity")
     if identity is not None and not isinstance(identity, dict):
         raise ImportFormatError(f"{where}: userIdentity must be a JSON object")
+    extras = {
+        "event_id": _optional_string(rec, "eventID", "eventID", where),
+        "event_name": name,
+        "event_version": _optional_string(rec, "eventVersion", "eventVersion", where),
+        "stream_view_type": _optional_string(
+            ddb, "StreamViewType", "dynamodb.StreamViewType", where
+        ),
+        "user_identity": _dumps(_lambda_identity(identity)) if identity is not None else None,
+        "size_bytes": size_bytes,
+    }
     sink.saw(rec, where)
-    sink.add(
-        None,
-        seq,
-        arrival,
-        json.dumps(keys, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-        _dumps(ddb).encode("utf-8"),
-    )
-    sink.add_extra(
-        event_id=_optional_string(rec, "eventID", "eventID", where),
-        event_name=name,
-        event_version=_optional_string(rec, "eventVersion", "eventVersion", where),
-        stream_view_type=_optional_string(ddb, "StreamViewType", "dynamodb.StreamViewType", where),
-        user_identity=_dumps(_lambda_identity(identity)) if identity is not None else None,
-        size_bytes=size_bytes,
-    )
+    # Keys canonical (sorted, compact): the item identity that orders records (B49).
+    key = json.dumps(keys, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sink.add(None, seq, arrival, key, _dumps(ddb).encode("utf-8"))
+    sink.add_extra(**extras)
 
 
 def _with_size_bytes(ddb: dict[str, Any], where: str, sink: _Sink) -> tuple[dict[str, Any], int]:
@@ -552,8 +551,6 @@ def _with_pos(table: pa.Table) -> pa.Table:
 
 
 def _extra_types(kind: SourceKind) -> dict[str, pa.DataType]:
-    from replay.capture import EXTRA_FIELDS
-
     return {f.name: f.type for f in EXTRA_FIELDS[kind]}
 
 
@@ -633,7 +630,7 @@ def _import(
     ctx = EventContext(kind=source, source_arn=source_arn, region=src_region)
     if role is not None:
         ctx = EventContext(source, source_arn, src_region, invoke_identity_arn=role)
-    table = table.append_column("size", record_sizes(table, ctx))
+    table = conform(table.append_column("size", record_sizes(table, ctx)), source)
     manifest = Manifest(
         source=SourceInfo(kind=source, arn=source_arn, region=src_region, name=name),
         function={"Role": role} if role is not None else {},

@@ -21,7 +21,7 @@ from captures.importers import (
     import_files,
     import_to_capture,
 )
-from replay.capture import read_capture
+from replay.capture import capture_schema, read_capture
 from replay.errors import CaptureError, ImportFormatError
 from replay.events import EventContext, build_event, build_records, event_json, record_sizes
 from replay.model import SourceKind
@@ -124,6 +124,8 @@ def test_k01_manifest_and_columns() -> None:
         "test-stream-a1b2c3",
     )
     assert manifest.created_by == "import"
+    assert manifest.function == {"Role": K_ROLE}  # Kinesis invokeIdentityArn, kept for rebuilding
+    assert table.schema == capture_schema(KIN)
     assert table.column("shard").unique().to_pylist() == ["shardId-000000000000"]
     assert table.column("pos").to_pylist() == list(range(10))
     assert table.column("key").to_pylist() == [f"test_{i}" for i in range(10)]
@@ -139,6 +141,7 @@ def test_d01_round_trip_byte_for_byte() -> None:
     records = rebuilt([D01], DDB)
     assert event_json(build_event(records, EventContext(DDB, D_ARN, "us-east-1"))) == compact(event)
     manifest, table, _ = import_files([D01], source=DDB)
+    assert table.schema == capture_schema(DDB)
     row = table.to_pylist()[0]
     assert row["size_bytes"] == 70
     assert row["key"] == '{"my_partition_key":{"S":"hello world"}}'
