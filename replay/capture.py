@@ -159,7 +159,7 @@ class Manifest:
         if not isinstance(src, dict):
             raise CaptureError(f"{where}: 'source' must be an object")
         try:
-            kind = SourceKind(src.get("kind"))
+            kind = SourceKind(str(src.get("kind")))
         except ValueError:
             allowed = ", ".join(k.value for k in SourceKind)
             raise CaptureError(
@@ -237,7 +237,9 @@ def conform(table: pa.Table, kind: SourceKind) -> pa.Table:
             try:
                 columns.append(col.cast(f.type) if col.type != f.type else col)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise CaptureError(f"records: column {f.name!r} is {col.type}, expected {f.type}: {exc}") from None
+                raise CaptureError(
+                    f"records: column {f.name!r} is {col.type}, expected {f.type}: {exc}"
+                ) from None
         elif f.nullable:
             columns.append(pa.nulls(table.num_rows, f.type))
         else:
@@ -270,19 +272,27 @@ def shard_infos(table: pa.Table, known: tuple[ShardInfo, ...] = ()) -> tuple[Sha
     by_id = {s.id: s for s in known}
     out: list[ShardInfo] = []
     if table.num_rows:
-        stats = table.group_by("shard").aggregate([("pos", "min"), ("pos", "max"), ([], "count_all")])
+        stats = table.group_by("shard").aggregate(
+            [("pos", "min"), ("pos", "max"), ([], "count_all")]
+        )
         for row in stats.to_pylist():
             sid = row["shard"]
             rows = table.filter(pc.equal(table.column("shard"), sid))
-            first = rows.filter(pc.equal(rows.column("pos"), row["pos_min"])).column("seq")[0].as_py()
-            last = rows.filter(pc.equal(rows.column("pos"), row["pos_max"])).column("seq")[0].as_py()
+            first = (
+                rows.filter(pc.equal(rows.column("pos"), row["pos_min"])).column("seq")[0].as_py()
+            )
+            last = (
+                rows.filter(pc.equal(rows.column("pos"), row["pos_max"])).column("seq")[0].as_py()
+            )
             base = by_id.pop(sid, ShardInfo(id=sid))
             out.append(replace(base, first_seq=first, last_seq=last, records=row["count_all"]))
     out.extend(by_id.values())
     return tuple(sorted(out, key=lambda s: s.id))
 
 
-def write_capture(path: str | os.PathLike[str], manifest: Manifest, records: pa.Table, *, overwrite: bool = False) -> Capture:
+def write_capture(
+    path: str | os.PathLike[str], manifest: Manifest, records: pa.Table, *, overwrite: bool = False
+) -> Capture:
     """Validate and write a capture atomically; return it as read back.
 
     The records are conformed to the schema, checked for unique (shard, pos) and (shard, seq),

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from rich.table import Table
 from replay.errors import UserError
 from replay.model import SourceKind
 
+if TYPE_CHECKING:
+    from replay.compare import ComparisonRow
+
 app = typer.Typer(
     name="esm-replay",
     help="Capture, replay and compare AWS Lambda event source mappings — in virtual time.",
@@ -30,7 +33,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-capture_app = typer.Typer(help="Make captures: import AWS JSON (live capture agents come later).", no_args_is_help=True)
+capture_app = typer.Typer(
+    help="Make captures: import AWS JSON (live capture agents come later).", no_args_is_help=True
+)
 app.add_typer(capture_app, name="capture")
 
 out_console = Console()
@@ -53,8 +58,12 @@ def _progress(label: str) -> Iterator[Progress]:
 
 @app.command()
 def replay(
-    capture: Annotated[Path, typer.Argument(help="Capture directory (from `esm-replay capture ...`).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write (must not exist).")],
+    capture: Annotated[
+        Path, typer.Argument(help="Capture directory (from `esm-replay capture ...`).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run directory to write (must not exist).")
+    ],
     config: Annotated[
         Path | None,
         typer.Option(
@@ -75,17 +84,28 @@ def replay(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override one ESM field, e.g. --set MaximumRetryAttempts=3 (repeatable)."),
+        typer.Option(
+            "--set", help="Override one ESM field, e.g. --set MaximumRetryAttempts=3 (repeatable)."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for every random choice (transient faults, request ids).")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed for every random choice (transient faults, request ids).")
+    ] = 0,
     start: Annotated[
         str | None,
-        typer.Option(help="Start the ESM at this time (ISO-8601 or epoch s); earlier records become a backlog."),
+        typer.Option(
+            help="Start the ESM at this time (ISO-8601 or epoch s); earlier records become a backlog."
+        ),
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Stop the simulation at this virtual time.")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Stop the simulation at this virtual time.")
+    ] = None,
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", help="Set an UNCONFIRMED-behaviour choice, e.g. --option bisect_half_budget=inherit."),
+        typer.Option(
+            "--option",
+            help="Set an UNCONFIRMED-behaviour choice, e.g. --option bisect_half_budget=inherit.",
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
@@ -156,7 +176,9 @@ def _print_summary(summary: dict[str, object], where: str) -> None:
 
 
 @app.command()
-def compare(runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")]) -> None:
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+) -> None:
     """Put the outcomes of several runs side by side; differences are highlighted."""
     from replay.compare import compare_runs
     from replay.run import read_run
@@ -165,7 +187,7 @@ def compare(runs: Annotated[list[Path], typer.Argument(help="Two or more run dir
     _print_comparison(compare_runs(results), [str(r) for r in runs])
 
 
-def _print_comparison(rows: list, names: list[str]) -> None:  # type: ignore[type-arg]
+def _print_comparison(rows: list[ComparisonRow], names: list[str]) -> None:
     table = Table(show_lines=False)
     table.add_column("")
     for name in names:
@@ -192,26 +214,44 @@ def demo(
 
     with _progress("demo") as bar:
         task = bar.add_task("replaying", total=None)
-        report = run_demo(out, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = run_demo(
+            out, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     out_console.print(report.story)
     _print_comparison(report.rows, list(report.names))
-    out_console.print(f"\nFiles: capture {report.capture}, runs {', '.join(str(r) for r in report.runs)}")
+    out_console.print(
+        f"\nFiles: capture {report.capture}, runs {', '.join(str(r) for r in report.runs)}"
+    )
 
 
 @capture_app.command("import")
 def capture_import(
-    files: Annotated[list[Path], typer.Argument(help="Lambda event JSON / JSON Lines, or AWS CLI get-records output.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Lambda event JSON / JSON Lines, or AWS CLI get-records output."),
+    ],
     source: Annotated[SourceKind, typer.Option("--source", help="Source kind of the records.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Capture directory to write (must not exist).")],
-    arn: Annotated[str | None, typer.Option(help="Source ARN; optional when events carry eventSourceARN.")] = None,
-    shard: Annotated[str | None, typer.Option(help="Shard id for inputs that do not name one (CLI output, DynamoDB).")] = None,
-    region: Annotated[str | None, typer.Option(help="Region, when neither the ARN nor the events give it.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Capture directory to write (must not exist).")
+    ],
+    arn: Annotated[
+        str | None, typer.Option(help="Source ARN; optional when events carry eventSourceARN.")
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Shard id for inputs that do not name one (CLI output, DynamoDB)."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Region, when neither the ARN nor the events give it.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Build a capture from Lambda event JSON or AWS CLI output (kinesis/dynamodbstreams get-records)."""
     from captures.importers import import_to_capture
 
-    result = import_to_capture(files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite)
+    result = import_to_capture(
+        files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite
+    )
     for note in result.notes:
         err_console.print(f"note: {note}")
     shards = len(result.capture.manifest.shards)

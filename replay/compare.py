@@ -52,7 +52,13 @@ def compare_runs(runs: Sequence[RunResult]) -> list[ComparisonRow]:
     add("MaximumRetryAttempts", cfg("MaximumRetryAttempts"))
     add("MaximumRecordAgeInSeconds", cfg("MaximumRecordAgeInSeconds"))
     add("BisectBatchOnFunctionError", cfg("BisectBatchOnFunctionError"))
-    add("OnFailure destination", [bool(((c or {}).get("OnFailure") or {}).get("Destination")) for c in cfg("DestinationConfig")])
+    add(
+        "OnFailure destination",
+        [
+            bool(((c or {}).get("OnFailure") or {}).get("Destination"))
+            for c in cfg("DestinationConfig")
+        ],
+    )
     add("records", [s["records"] for s in sums])
     for disp in sorted({d for s in sums for d in s["dispositions"]}):
         add(f"  {disp}", [s["dispositions"].get(disp, 0) for s in sums])

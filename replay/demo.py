@@ -84,7 +84,10 @@ def _shard_of(customers: np.ndarray) -> np.ndarray:
     """Kinesis routes a record by the MD5 of its partition key into equal hash-key ranges."""
     width = MAX_HASH // SHARDS
     by_customer = np.array(
-        [min(int(hashlib.md5(f"customer-{c:05d}".encode()).hexdigest(), 16) // width, SHARDS - 1) for c in range(CUSTOMERS)]
+        [
+            min(int(hashlib.md5(f"customer-{c:05d}".encode()).hexdigest(), 16) // width, SHARDS - 1)
+            for c in range(CUSTOMERS)
+        ]
     )
     return by_customer[customers]
 
@@ -99,10 +102,10 @@ def build_sample_capture(path: Path) -> Capture:
     amounts = rng.integers(100, 50_000, RECORDS)
     kinds = rng.choice(["created", "paid", "shipped"], RECORDS, p=[0.5, 0.3, 0.2])
     poison = int(np.searchsorted(arrival, POISON_AT))
-    template = '{"schema":1,"order_id":"o-%07d","customer":"%s","event":"order_%s","amount_cents":%d}'
-    payloads = [
-        (template % (i, keys[i], kinds[i], amounts[i])).encode() for i in range(RECORDS)
-    ]
+    template = (
+        '{"schema":1,"order_id":"o-%07d","customer":"%s","event":"order_%s","amount_cents":%d}'
+    )
+    payloads = [(template % (i, keys[i], kinds[i], amounts[i])).encode() for i in range(RECORDS)]
     # The poison record: a producer canary on schema 2, with a structured amount.
     payloads[poison] = json.dumps(
         {
@@ -140,7 +143,10 @@ def build_sample_capture(path: Path) -> Capture:
     shards = tuple(
         ShardInfo(
             id=sid,
-            hash_key_range=(str(i * width), str(MAX_HASH - 1 if i == SHARDS - 1 else (i + 1) * width - 1)),
+            hash_key_range=(
+                str(i * width),
+                str(MAX_HASH - 1 if i == SHARDS - 1 else (i + 1) * width - 1),
+            ),
         )
         for i, sid in enumerate(shard_ids)
     )
@@ -170,7 +176,13 @@ def run_demo(out: Path, *, progress: Callable[[int, int], None] | None = None) -
     runs: list[RunResult] = []
     for name, raw in (("production", PRODUCTION), ("safer", SAFER)):
         config, _ = parse_config(dict(raw), kind=SourceKind.KINESIS, where=f"demo {name} config")
-        request = RunRequest(capture=capture.path, config=config, model=FUNCTION, seed=0, config_source=f"demo:{name}")
+        request = RunRequest(
+            capture=capture.path,
+            config=config,
+            model=FUNCTION,
+            seed=0,
+            config_source=f"demo:{name}",
+        )
         target = out / f"run-{name}"
         if target.exists():
             shutil.rmtree(target)

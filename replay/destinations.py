@@ -84,7 +84,9 @@ def stream_failure_record(
         "streamArn": stream_arn,
     }
     if payload is not None:
-        record["payload"] = json.dumps(payload, separators=(",", ":")) if payload_as_string else payload
+        record["payload"] = (
+            json.dumps(payload, separators=(",", ":")) if payload_as_string else payload
+        )
     return record
 
 

@@ -125,7 +125,8 @@ class FunctionModel:
             },
             "reserved_concurrency": self.reserved_concurrency,
             "faults": [
-                {k: v for k, v in vars(f).items() if v not in (None, False, 0.0)} for f in self.faults
+                {k: v for k, v in vars(f).items() if v not in (None, False, 0.0)}
+                for f in self.faults
             ],
             "throttles": [{"start_ms": t.start_ms, "end_ms": t.end_ms} for t in self.throttles],
         }
@@ -168,7 +169,7 @@ def _read_model_file(path: Path) -> Any:
         import yaml
 
         return yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+    except Exception as exc:
         raise FunctionModelError(f"{path}: not valid {path.suffix[1:].upper()} ({exc})") from None
 
 
@@ -183,7 +184,9 @@ def _closest(name: str, allowed: set[str]) -> str:
 def parse_model(obj: Any, *, where: str = "function model") -> FunctionModel:
     """Parse the declarative function model of DESIGN.md (already loaded from YAML/JSON)."""
     if not isinstance(obj, Mapping):
-        raise FunctionModelError(f"{where}: expected a mapping with handler/timeout/duration/faults")
+        raise FunctionModelError(
+            f"{where}: expected a mapping with handler/timeout/duration/faults"
+        )
     for key in obj:
         if key not in _MODEL_KEYS:
             raise FunctionModelError(f"{where}: {_closest(str(key), _MODEL_KEYS)}")
@@ -201,9 +204,13 @@ def parse_model(obj: Any, *, where: str = "function model") -> FunctionModel:
         memory_mb=_opt_int(obj, "memory", where, lo=128, hi=10240),
         duration=_parse_duration(obj.get("duration"), where),
         reserved_concurrency=_opt_int(obj, "reserved_concurrency", where, lo=0, hi=1_000_000),
-        faults=tuple(_parse_fault(f, f"{where}: faults[{i}]") for i, f in enumerate(_as_list(obj, "faults", where))),
+        faults=tuple(
+            _parse_fault(f, f"{where}: faults[{i}]")
+            for i, f in enumerate(_as_list(obj, "faults", where))
+        ),
         throttles=tuple(
-            _parse_throttle(t, f"{where}: throttles[{i}]") for i, t in enumerate(_as_list(obj, "throttles", where))
+            _parse_throttle(t, f"{where}: throttles[{i}]")
+            for i, t in enumerate(_as_list(obj, "throttles", where))
         ),
         source="model",
     )
@@ -238,7 +245,9 @@ def _opt_num(obj: Mapping[str, Any], key: str, where: str, *, lo: float, hi: flo
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise FunctionModelError(f"{where}: {key} must be a number from {lo:g} to {hi:g}, got {value!r}")
+        raise FunctionModelError(
+            f"{where}: {key} must be a number from {lo:g} to {hi:g}, got {value!r}"
+        )
     return float(value)
 
 
@@ -247,7 +256,9 @@ def _opt_int(obj: Mapping[str, Any], key: str, where: str, *, lo: int, hi: int) 
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise FunctionModelError(f"{where}: {key} must be an integer from {lo} to {hi}, got {value!r}")
+        raise FunctionModelError(
+            f"{where}: {key} must be an integer from {lo} to {hi}, got {value!r}"
+        )
     return value
 
 
@@ -257,7 +268,9 @@ def _parse_duration(obj: Any, where: str) -> Duration:
     if isinstance(obj, int | float) and not isinstance(obj, bool):
         return Duration(base_ms=float(obj), per_record_ms=0.0)
     if not isinstance(obj, Mapping):
-        raise FunctionModelError(f"{where}: duration must be a number of ms or {{base_ms, per_record_ms, per_kb_ms}}")
+        raise FunctionModelError(
+            f"{where}: duration must be a number of ms or {{base_ms, per_record_ms, per_kb_ms}}"
+        )
     for key in obj:
         if key not in _DURATION_KEYS:
             raise FunctionModelError(f"{where}: duration: {_closest(str(key), _DURATION_KEYS)}")
@@ -267,7 +280,9 @@ def _parse_duration(obj: Any, where: str) -> Duration:
 
 def _parse_fault(obj: Any, where: str) -> Fault:
     if not isinstance(obj, Mapping):
-        raise FunctionModelError(f"{where}: a fault must be a mapping (when/error/report/timeout/probability)")
+        raise FunctionModelError(
+            f"{where}: a fault must be a mapping (when/error/report/timeout/probability)"
+        )
     for key in obj:
         if key not in _FAULT_KEYS:
             raise FunctionModelError(f"{where}: {_closest(str(key), _FAULT_KEYS)}")
@@ -285,14 +300,24 @@ def _parse_fault(obj: Any, where: str) -> Fault:
         times=_opt_int(obj, "times", where, lo=1, hi=1_000_000),
         extra_ms=_opt_num(obj, "extra_ms", where, lo=0, hi=900_000) or 0.0,
     )
-    if not (fault.error or fault.report or fault.timeout or fault.extra_ms or fault.probability is not None):
-        raise FunctionModelError(f"{where}: says nothing happens; give error, report, timeout, extra_ms or probability")
+    if not (
+        fault.error
+        or fault.report
+        or fault.timeout
+        or fault.extra_ms
+        or fault.probability is not None
+    ):
+        raise FunctionModelError(
+            f"{where}: says nothing happens; give error, report, timeout, extra_ms or probability"
+        )
     return fault
 
 
 def _parse_throttle(obj: Any, where: str) -> ThrottlePeriod:
     if not isinstance(obj, Mapping) or "from" not in obj or "to" not in obj:
-        raise FunctionModelError(f"{where}: a throttle period needs 'from' and 'to' (ISO-8601 or epoch seconds)")
+        raise FunctionModelError(
+            f"{where}: a throttle period needs 'from' and 'to' (ISO-8601 or epoch seconds)"
+        )
     start = parse_time(obj["from"], field=f"{where}: from")
     end = parse_time(obj["to"], field=f"{where}: to")
     if end <= start:
@@ -314,12 +339,16 @@ def resolve_handler(spec: str) -> Handler:
             module = importlib.import_module(module_ref)
     except FunctionModelError:
         raise
-    except Exception as exc:  # noqa: BLE001 - report the user's import failure in one line
-        raise FunctionModelError(f"--function {spec!r}: cannot import {module_ref!r}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise FunctionModelError(
+            f"--function {spec!r}: cannot import {module_ref!r}: {type(exc).__name__}: {exc}"
+        ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise FunctionModelError(f"--function {spec!r}: {module_ref!r} has no callable {func_name!r}")
-    return func  # type: ignore[no-any-return]
+        raise FunctionModelError(
+            f"--function {spec!r}: {module_ref!r} has no callable {func_name!r}"
+        )
+    return func
 
 
 def _import_file(path: Path, spec: str) -> Any:

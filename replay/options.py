@@ -17,6 +17,13 @@ from replay.errors import UserError
 # settles at one retry a minute.
 DEFAULT_BACKOFF_MS = (1000, 2000, 3000, 5000, 8000, 13000, 21000, 34000, 55000, 60000)
 
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "bisect_half_budget": ("fresh", "inherit"),
+    "lane_assignment": ("md5",),
+    "oversize_record": ("block", "discard"),
+    "s3_payload": ("string", "object"),
+}
+
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -56,21 +63,14 @@ class EngineOptions:
     retention_hours: float | None = None
     """Stream retention; None = the capture's source setting, else Kinesis 24 h, DynamoDB 24 h."""
 
-    _ALLOWED = {
-        "bisect_half_budget": ("fresh", "inherit"),
-        "lane_assignment": ("md5",),
-        "oversize_record": ("block", "discard"),
-        "s3_payload": ("string", "object"),
-    }
-
     def describe(self) -> list[dict[str, Any]]:
         """The choices as recorded in run.json: name, value and what it decides."""
         out = []
         for f in fields(self):
-            if f.name.startswith("_"):
-                continue
             value = getattr(self, f.name)
-            out.append({"option": f.name, "value": list(value) if isinstance(value, tuple) else value})
+            out.append(
+                {"option": f.name, "value": list(value) if isinstance(value, tuple) else value}
+            )
         return out
 
 
@@ -82,9 +82,11 @@ def parse_option(options: EngineOptions, assignment: str) -> EngineOptions:
     """
     name, sep, raw = assignment.partition("=")
     name = name.strip().replace("-", "_")
-    known = [f.name for f in fields(options) if not f.name.startswith("_")]
+    known = [f.name for f in fields(options)]
     if not sep or name not in known:
-        raise UserError(f"--option {assignment!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+        raise UserError(
+            f"--option {assignment!r}: expected NAME=VALUE with NAME one of {', '.join(known)}"
+        )
     current = getattr(options, name)
     value: Any
     try:
@@ -105,8 +107,12 @@ def parse_option(options: EngineOptions, assignment: str) -> EngineOptions:
         else:
             value = raw
     except ValueError:
-        raise UserError(f"--option {name}: {raw!r} is not a valid {type(current).__name__}") from None
-    allowed = EngineOptions._ALLOWED.get(name)
+        raise UserError(
+            f"--option {name}: {raw!r} is not a valid {type(current).__name__}"
+        ) from None
+    allowed = _ALLOWED.get(name)
     if allowed and value not in allowed:
-        raise UserError(f"--option {name}: {raw!r} is not allowed; choose one of {', '.join(allowed)}")
+        raise UserError(
+            f"--option {name}: {raw!r} is not allowed; choose one of {', '.join(allowed)}"
+        )
     return replace(options, **{name: value})

@@ -56,7 +56,9 @@ def judge_stream_response(
     if response is None or response == "" or response == [] or response == {}:
         return ResponseVerdict(Verdict.SUCCESS, state=state)
     if not isinstance(response, Mapping):
-        return ResponseVerdict(Verdict.FAILURE, reason=f"response is a {type(response).__name__}, not an object")
+        return ResponseVerdict(
+            Verdict.FAILURE, reason=f"response is a {type(response).__name__}, not an object"
+        )
     failures = response.get("batchItemFailures")
     if failures is None or failures == []:
         return ResponseVerdict(Verdict.SUCCESS, state=state)
@@ -67,9 +69,13 @@ def judge_stream_response(
     for item in failures:
         ident = item.get("itemIdentifier") if isinstance(item, Mapping) else None
         if not isinstance(ident, str) or not ident:
-            return ResponseVerdict(Verdict.FAILURE, reason=f"invalid itemIdentifier in {item!r} (B39)")
+            return ResponseVerdict(
+                Verdict.FAILURE, reason=f"invalid itemIdentifier in {item!r} (B39)"
+            )
         pos = index.get(ident)
         if pos is None:
-            return ResponseVerdict(Verdict.FAILURE, reason=f"itemIdentifier {ident!r} is not in the batch (B40)")
+            return ResponseVerdict(
+                Verdict.FAILURE, reason=f"itemIdentifier {ident!r} is not in the batch (B40)"
+            )
         first = pos if first is None else min(first, pos)
     return ResponseVerdict(Verdict.PARTIAL, first_failed=first, state=state)

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,18 @@ from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
 from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
 from replay.errors import UserError
 from replay.function import FunctionModel, load_function
-from replay.model import SourceKind
 from replay.options import EngineOptions
 from replay.streams import StreamEngine, StreamRun
 from replay.timeutil import iso_ms
 
 RUN_FORMAT = "esm-replay.run/1"
-RUN_FILES = ("run.json", "invocations.parquet", "records.parquet", "destinations.jsonl", "metrics.parquet")
+RUN_FILES = (
+    "run.json",
+    "invocations.parquet",
+    "records.parquet",
+    "destinations.jsonl",
+    "metrics.parquet",
+)
 MINUTE = 60_000
 
 Progress = Callable[[int, int], None]
@@ -50,7 +55,7 @@ class RunRequest:
     config: EsmConfig
     model: FunctionModel
     seed: int = 0
-    options: EngineOptions = EngineOptions()
+    options: EngineOptions = field(default_factory=EngineOptions)
     start_ms: int | None = None
     until_ms: int | None = None
     overrides: tuple[str, ...] = ()
@@ -88,11 +93,17 @@ def resolve_config(
         return config, str(config_path)
     if capture.manifest.esm:
         where = f"{capture.path / MANIFEST}: esm[0]"
-        config, _ = parse_config(dict(capture.manifest.esm[0]), kind=kind, fifo=fifo, where=where, overrides=overrides)
+        config, _ = parse_config(
+            dict(capture.manifest.esm[0]), kind=kind, fifo=fifo, where=where, overrides=overrides
+        )
         return config, "capture"
-    base = default_config(kind, fifo=fifo, starting_position=StartingPosition.TRIM_HORIZON if kind.is_stream else None)
+    base = default_config(
+        kind, fifo=fifo, starting_position=StartingPosition.TRIM_HORIZON if kind.is_stream else None
+    )
     if overrides:
-        config, _ = parse_config(base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides)
+        config, _ = parse_config(
+            base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
+        )
         return config, "defaults"
     return base, "defaults"
 
@@ -137,7 +148,12 @@ def replay(
 
 
 def run_capture(
-    capture: Capture, request: RunRequest, out: Path, *, overwrite: bool = False, progress: Progress | None = None
+    capture: Capture,
+    request: RunRequest,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Run the engine for an already-loaded capture and write ``out`` atomically."""
     wall = time.perf_counter()
@@ -155,7 +171,9 @@ def run_capture(
         result = engine.run()
         identity = engine.fn
     else:
-        raise UserError(f"{capture.path}: replay of {capture.kind.value} captures is not available yet")
+        raise UserError(
+            f"{capture.path}: replay of {capture.kind.value} captures is not available yet"
+        )
     metrics = metrics_table(result, request.config)
     meta = {
         "format": RUN_FORMAT,
@@ -198,12 +216,14 @@ def capture_fingerprint(path: Path) -> str:
     files = [path / MANIFEST, *sorted((path / RECORDS_DIR).glob("*.parquet"))]
     for f in files:
         with open(f, "rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while chunk := fh.read(1 << 20):
                 digest.update(chunk)
     return "sha256:" + digest.hexdigest()
 
 
-def write_run(out: Path, meta: dict[str, Any], result: StreamRun, metrics: pa.Table, *, overwrite: bool) -> None:
+def write_run(
+    out: Path, meta: dict[str, Any], result: StreamRun, metrics: pa.Table, *, overwrite: bool
+) -> None:
     """Write the five run files into a temporary sibling and rename it into place."""
     if out.exists() and not overwrite:
         raise UserError(f"{out}: already exists; choose another output or pass --overwrite")
@@ -239,7 +259,9 @@ def read_run(path: str | os.PathLike[str]) -> RunResult:
     except json.JSONDecodeError as exc:
         raise UserError(f"{target / 'run.json'}: not valid JSON ({exc})") from None
     if meta.get("format") != RUN_FORMAT:
-        raise UserError(f"{target / 'run.json'}: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}")
+        raise UserError(
+            f"{target / 'run.json'}: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}"
+        )
     with open(target / "destinations.jsonl", encoding="utf-8") as fh:
         dests = tuple(json.loads(line) for line in fh if line.strip())
     return RunResult(
@@ -255,7 +277,11 @@ def read_run(path: str | os.PathLike[str]) -> RunResult:
 # ---------------------------------------------------------------------- summary
 def _counts(column: pa.ChunkedArray) -> dict[str, int]:
     vc = pc.value_counts(column.fill_null("")).to_pylist()
-    return {str(v["values"]): int(v["counts"]) for v in sorted(vc, key=lambda d: str(d["values"])) if v["values"] != ""}
+    return {
+        str(v["values"]): int(v["counts"])
+        for v in sorted(vc, key=lambda d: str(d["values"]))
+        if v["values"] != ""
+    }
 
 
 def _percentiles(values: np.ndarray) -> dict[str, int | None]:
@@ -360,8 +386,10 @@ def metrics_table(result: StreamRun, config: EsmConfig) -> pa.Table:
         cols["dead_lettered"].append(np.bincount(rb[dead[rsel]], minlength=n + 1)[:n])
         cols["minute"].append(minutes * MINUTE)
         shard_names.extend([shard] * n)
+
     def cat(name: str) -> np.ndarray:
         return np.concatenate(cols[name]) if cols[name] else np.empty(0, dtype=np.int64)
+
     age_all = cat("iterator_age_ms")
     return pa.table(
         {

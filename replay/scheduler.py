@@ -30,7 +30,9 @@ class Scheduler:
         """Run ``callback(*args)`` at ``time_ms`` (never earlier than now)."""
         heapq.heappush(self._heap, (max(time_ms, self.now), next(self._counter), callback, args))
 
-    def run(self, until_ms: int | None = None, on_step: Callable[[int], None] | None = None) -> None:
+    def run(
+        self, until_ms: int | None = None, on_step: Callable[[int], None] | None = None
+    ) -> None:
         """Run callbacks until the heap is empty or the next one is after ``until_ms``."""
         heap = self._heap
         while heap:

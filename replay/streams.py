@@ -209,20 +209,28 @@ class StreamEngine:
         n = self.table.num_rows
         self.n = n
         man = capture.manifest
-        self.start_ms = start_ms if start_ms is not None else (man.window_start_ms or self._first_arrival())
+        self.start_ms = (
+            start_ms if start_ms is not None else (man.window_start_ms or self._first_arrival())
+        )
         self.until_ms = until_ms
         self.sched = Scheduler(self.start_ms)
         source = man.source
         self.ctx = events.EventContext(
             kind=self.kind,
-            source_arn=source.arn or config.event_source_arn or _default_arn(self.kind, source.name),
+            source_arn=source.arn
+            or config.event_source_arn
+            or _default_arn(self.kind, source.name),
             region=source.region or _region_of(source.arn) or "us-east-1",
         )
         self.fn = _function_identity(capture, config, model)
-        self.poll_ms = self.options.poll_interval_ms or (1000 if self.kind is SourceKind.KINESIS else 250)
+        self.poll_ms = self.options.poll_interval_ms or (
+            1000 if self.kind is SourceKind.KINESIS else 250
+        )
         retention_h = self.options.retention_hours or _retention_hours(source.settings)
         self.retention_ms = round(retention_h * 3_600_000)
-        self.max_age_ms = config.maximum_record_age_s * 1000 if config.maximum_record_age_s >= 0 else None
+        self.max_age_ms = (
+            config.maximum_record_age_s * 1000 if config.maximum_record_age_s >= 0 else None
+        )
         self.window_ms = config.batching_window_ms
         self.tumbling_ms = config.tumbling_window_s * 1000
         self.payload_limit = PAYLOAD_LIMIT - events.envelope_overhead(self.ctx)
@@ -248,11 +256,17 @@ class StreamEngine:
         self.matched = self._filter_mask()
         self.lanes: list[Lane] = []
         self.lanes_by_shard: dict[str, list[Lane]] = {}
-        self.attempt_rows: list[np.ndarray] | None = None  # set to [] to keep each attempt's rows (tests, explain)
+        self.attempt_rows: list[np.ndarray] | None = (
+            None  # set to [] to keep each attempt's rows (tests, explain)
+        )
 
     # ------------------------------------------------------------------ set-up
     def _first_arrival(self) -> int:
-        return int(self.table.column("arrival").cast(pa.int64()).to_numpy().min()) if self.table.num_rows else 0
+        return (
+            int(self.table.column("arrival").cast(pa.int64()).to_numpy().min())
+            if self.table.num_rows
+            else 0
+        )
 
     def _filter_mask(self) -> np.ndarray:
         """B52–B54: evaluate FilterCriteria once per record, in chunks of event records."""
@@ -371,7 +385,13 @@ class StreamEngine:
             for lane in self.lanes:
                 if not lane.waiting_on:
                     self.sched.at(self.start_ms, self._wake, lane, lane.token)
-        on_step = (lambda _now: self.progress(self.resolved, self.n)) if self.progress else None
+        progress = self.progress
+        on_step = None
+        if progress is not None:
+
+            def on_step(_now: int) -> None:
+                progress(self.resolved, self.n)
+
         self.sched.run(self.until_ms, on_step)
         end = self.sched.now
         left = np.flatnonzero(self.disp == UNRESOLVED)
@@ -411,7 +431,9 @@ class StreamEngine:
                 "shard": self.table.column("shard"),
                 "seq": self.table.column("seq"),
                 "pos": self.table.column("pos"),
-                "disposition": pa.array(np.array(DISPOSITIONS, dtype=object)[self.disp], pa.string()),
+                "disposition": pa.array(
+                    np.array(DISPOSITIONS, dtype=object)[self.disp], pa.string()
+                ),
                 "reason": pa.array(reasons[self.reason], pa.string()),
                 "deliveries": pa.array(self.deliveries, pa.int32()),
                 "first_delivered": pa.array(first, pa.int64(), mask=first == NO_TIME).cast(ts),
@@ -468,7 +490,9 @@ class StreamEngine:
         """Records older than the stream's retention are trimmed: lost without a failure record (B28)."""
         cut = int(np.searchsorted(lane.ready, now - self.retention_ms, side="right"))
         if cut > lane.cursor:
-            self._resolve(lane.rows[lane.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now)
+            self._resolve(
+                lane.rows[lane.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now
+            )
             lane.cursor = cut
 
     def _batch_end(self, lane: Lane, start: int, visible: int) -> int:
@@ -557,7 +581,9 @@ class StreamEngine:
             return now >= end + self.options.tumbling_idle_close_ms
         nxt = int(lane.arrival[lane.cursor] // self.tumbling_ms * self.tumbling_ms)
         visible = lane.ready[lane.cursor] <= now
-        return nxt != lane.win_start and (visible or now >= end + self.options.tumbling_idle_close_ms)
+        return nxt != lane.win_start and (
+            visible or now >= end + self.options.tumbling_idle_close_ms
+        )
 
     def _shard_closed(self, lane: Lane) -> bool:
         for s in self.capture.manifest.shards:
@@ -642,7 +668,9 @@ class StreamEngine:
             rows = rows[~expired]
         return self._drop_expired(lane, rows, now, invokes=max(batch.invokes, 1))
 
-    def _before_invocation_error(self, lane: Lane, batch: Batch, now: int, nbytes: int, result: str, rule: str) -> None:
+    def _before_invocation_error(
+        self, lane: Lane, batch: Batch, now: int, nbytes: int, result: str, rule: str
+    ) -> None:
         """B22: throttles and other before-invocation errors are retried without using retries."""
         self._start_block(lane, now)
         lane.consecutive_failures += 1
@@ -668,7 +696,7 @@ class StreamEngine:
         if self.handler is not None:
             try:
                 response = self.handler(self._event(lane, batch), self._context(request_id))
-            except Exception:  # noqa: BLE001 - any exception is a function error (B42)
+            except Exception:
                 error = error or "Unhandled"
                 response = None
         else:
@@ -696,7 +724,10 @@ class StreamEngine:
             return _Outcome(InvokeResult.OK, duration, None, None, 0)
         seqs = [str(s) for s in self.seqs[rows]]
         judged = judge_stream_response(
-            response, seqs, rbif=self.config.report_batch_item_failures, tumbling=bool(self.tumbling_ms)
+            response,
+            seqs,
+            rbif=self.config.report_batch_item_failures,
+            tumbling=bool(self.tumbling_ms),
         )
         if judged.verdict is Verdict.SUCCESS:
             return _Outcome(InvokeResult.OK, duration, None, judged, 0)
@@ -733,7 +764,9 @@ class StreamEngine:
         )
 
     # ------------------------------------------------------------------ completion
-    def _complete(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+    def _complete(
+        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
+    ) -> None:
         now = self.sched.now
         self.in_flight -= 1
         lane.busy = False
@@ -752,7 +785,9 @@ class StreamEngine:
             lane.idle_since = now
             self._schedule_wake(lane, now)
 
-    def _succeeded(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+    def _succeeded(
+        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
+    ) -> None:
         """Checkpoint after the batch (B38); tumbling windows keep the returned state (B56, B57)."""
         now = self.sched.now
         self._log(lane, batch, start, now, nbytes, "ok", None, request_id, 0, "checkpoint", "B38")
@@ -776,7 +811,9 @@ class StreamEngine:
         else:
             self._advance(lane)
 
-    def _partial(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+    def _partial(
+        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
+    ) -> None:
         """B37/B32: checkpoint before the lowest reported record; retry from it.
 
         The retry count restarts when the checkpoint advances (K09, D06): the shrunken batch gets a
@@ -790,22 +827,67 @@ class StreamEngine:
         self._start_block(lane, start)
         if k > 0:
             nxt = self._new_batch(rest, "partial-retry", batch.id)
-            self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "partial-retry", "B37")
+            self._log(
+                lane,
+                batch,
+                start,
+                now,
+                nbytes,
+                "partial",
+                None,
+                request_id,
+                out.failed_items,
+                "partial-retry",
+                "B37",
+            )
             lane.consecutive_failures = 1  # the checkpoint advanced: backoff starts over
             self._retry_later(lane, nxt)
             return
         batch.failures += 1
         batch.last_error = None
         if self._exhausted(batch):
-            self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "discard", "B41")
-            self._discard(lane, rest, now, "RetryAttemptsExhausted", batch.invokes, response={"functionError": None})
+            self._log(
+                lane,
+                batch,
+                start,
+                now,
+                nbytes,
+                "partial",
+                None,
+                request_id,
+                out.failed_items,
+                "discard",
+                "B41",
+            )
+            self._discard(
+                lane,
+                rest,
+                now,
+                "RetryAttemptsExhausted",
+                batch.invokes,
+                response={"functionError": None},
+            )
             self._after_discard(lane)
             return
-        self._log(lane, batch, start, now, nbytes, "partial", None, request_id, out.failed_items, "retry", "B37")
+        self._log(
+            lane,
+            batch,
+            start,
+            now,
+            nbytes,
+            "partial",
+            None,
+            request_id,
+            out.failed_items,
+            "retry",
+            "B37",
+        )
         lane.consecutive_failures += 1
         self._retry_later(lane, batch)
 
-    def _failed(self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int) -> None:
+    def _failed(
+        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
+    ) -> None:
         """Whole-batch failure: bisect (B31, B33) or retry (B21, B23, B24) or discard (B23)."""
         now = self.sched.now
         result = out.result.value
@@ -817,11 +899,26 @@ class StreamEngine:
         if self.config.bisect_on_error and can_bisect and len(batch.rows) > 1:
             mid = len(batch.rows) // 2
             inherit = self.options.bisect_half_budget == "inherit"
-            halves = [self._new_batch(batch.rows[:mid], "bisect", batch.id), self._new_batch(batch.rows[mid:], "bisect", batch.id)]
+            halves = [
+                self._new_batch(batch.rows[:mid], "bisect", batch.id),
+                self._new_batch(batch.rows[mid:], "bisect", batch.id),
+            ]
             for half in halves:
                 half.failures = batch.failures if inherit else 0
                 half.invokes = batch.invokes if inherit else 0
-            self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "bisect", "B31")
+            self._log(
+                lane,
+                batch,
+                start,
+                now,
+                nbytes,
+                result,
+                function_error,
+                request_id,
+                0,
+                "bisect",
+                "B31",
+            )
             lane.consecutive_failures = 1  # each half is a new, smaller batch: backoff starts over
             lane.pending.appendleft(halves[1])
             self._retry_later(lane, halves[0])
@@ -829,14 +926,28 @@ class StreamEngine:
         batch.failures += 1
         batch.last_error = function_error
         if self._exhausted(batch):
-            self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "discard", "B23")
+            self._log(
+                lane,
+                batch,
+                start,
+                now,
+                nbytes,
+                result,
+                function_error,
+                request_id,
+                0,
+                "discard",
+                "B23",
+            )
             self._discard(lane, batch.rows, now, "RetryAttemptsExhausted", batch.invokes,
                           response={"functionError": function_error})  # fmt: skip
             if batch.final_window:
                 lane.win_start, lane.win_state, lane.win_terminate = None, {}, False
             self._after_discard(lane)
             return
-        self._log(lane, batch, start, now, nbytes, result, function_error, request_id, 0, "retry", "B21")
+        self._log(
+            lane, batch, start, now, nbytes, result, function_error, request_id, 0, "retry", "B21"
+        )
         self._retry_later(lane, batch)
 
     def _exhausted(self, batch: Batch) -> bool:
@@ -881,7 +992,14 @@ class StreamEngine:
 
     # ------------------------------------------------------------------ discards
     def _discard(
-        self, lane: Lane, rows: np.ndarray, now: int, condition: str, invokes: int, *, response: dict[str, Any] | None
+        self,
+        lane: Lane,
+        rows: np.ndarray,
+        now: int,
+        condition: str,
+        invokes: int,
+        *,
+        response: dict[str, Any] | None,
     ) -> None:
         """Drop records; with an OnFailure destination, write its record (B43–B46)."""
         if not len(rows):
@@ -976,13 +1094,17 @@ def _retention_hours(settings: dict[str, Any]) -> float:
     return DEFAULT_RETENTION_H
 
 
-def _function_identity(capture: Capture, config: EsmConfig, model: FunctionModel) -> FunctionIdentity:
+def _function_identity(
+    capture: Capture, config: EsmConfig, model: FunctionModel
+) -> FunctionIdentity:
     """The function's name, ARN and limits: model first, then the captured configuration."""
     captured = capture.manifest.function
     source_arn = capture.manifest.source.arn
     region = _region_of(source_arn) or capture.manifest.source.region or "us-east-1"
     account = _account_of(source_arn) or "123456789012"
-    name = model.name or captured.get("FunctionName") or config.function_name or "esm-replay-function"
+    name = (
+        model.name or captured.get("FunctionName") or config.function_name or "esm-replay-function"
+    )
     if name.startswith("arn:"):
         arn = name
         name = name.split(":")[6] if len(name.split(":")) > 6 else name

@@ -32,7 +32,9 @@ from replay.streams import StreamEngine, StreamRun
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z: the capture start of every test capture
 KINESIS_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test-stream"
-DYNAMODB_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/test-table/stream/2023-11-14T22:13:20.000"
+DYNAMODB_ARN = (
+    "arn:aws:dynamodb:us-east-1:123456789012:table/test-table/stream/2023-11-14T22:13:20.000"
+)
 SHARD = "shardId-000000000000"
 
 
@@ -52,7 +54,9 @@ class Rec:
         return self.name or self.key
 
 
-def rec(key: str, data: Any = None, *, at: float = 0.0, shard: str = SHARD, name: str | None = None) -> Rec:
+def rec(
+    key: str, data: Any = None, *, at: float = 0.0, shard: str = SHARD, name: str | None = None
+) -> Rec:
     """A Kinesis-style record; ``data`` may be bytes, str or a JSON-able object (default ``{"key": key}``)."""
     if data is None:
         data = {"key": key}
@@ -69,7 +73,10 @@ def ddb(keys: Mapping[str, Any], new: Mapping[str, Any] | None = None, *, event:
         old: Mapping[str, Any] | None = None, at: float = 0.0, view: str = "NEW_IMAGE",
         name: str | None = None) -> Rec:  # fmt: skip
     """A DynamoDB stream record from typed attribute maps (``{"id": {"S": "a"}}``)."""
-    body: dict[str, Any] = {"ApproximateCreationDateTime": (T0 + round(at * 1000)) / 1000, "Keys": dict(keys)}
+    body: dict[str, Any] = {
+        "ApproximateCreationDateTime": (T0 + round(at * 1000)) / 1000,
+        "Keys": dict(keys),
+    }
     if new is not None:
         body["NewImage"] = dict(new)
     if old is not None:
@@ -127,9 +134,13 @@ def _build(
         bodies = [json.loads(r.data) for r in records]
         for body, seq in zip(bodies, seqs, strict=True):
             body["SequenceNumber"] = seq
-        cols["data"] = pa.array([json.dumps(b, separators=(",", ":")).encode() for b in bodies], pa.binary())
+        cols["data"] = pa.array(
+            [json.dumps(b, separators=(",", ":")).encode() for b in bodies], pa.binary()
+        )
         cols["event_id"] = [f"{i:032x}" for i in range(len(records))]
-        cols["event_name"] = [r.name if r.name in ("INSERT", "MODIFY", "REMOVE") else "INSERT" for r in records]
+        cols["event_name"] = [
+            r.name if r.name in ("INSERT", "MODIFY", "REMOVE") else "INSERT" for r in records
+        ]
         cols["event_version"] = ["1.1"] * len(records)
         cols["stream_view_type"] = [b.get("StreamViewType") for b in bodies]
         cols["size_bytes"] = pa.array([b.get("SizeBytes") for b in bodies], pa.int32())
@@ -138,7 +149,13 @@ def _build(
     table = table.append_column("size", events.record_sizes(table, ctx))
     table = sort_records(conform(table, kind))
     manifest = Manifest(
-        source=SourceInfo(kind=kind, arn=arn, region="us-east-1", name=arn.split("/")[1], settings=dict(settings or {})),
+        source=SourceInfo(
+            kind=kind,
+            arn=arn,
+            region="us-east-1",
+            name=arn.split("/")[1],
+            settings=dict(settings or {}),
+        ),
         shards=tuple(shards) or tuple(ShardInfo(id=s) for s in sorted(counters)),
         window_start_ms=T0,
         window_end_ms=T0 + round(max((r.at for r in records), default=0) * 1000),
@@ -218,7 +235,12 @@ def simulate(
         engine.handler = recording
     run = engine.run()
     table = capture.records
-    row_label = [labels[f"{s}:{q}"] for s, q in zip(table.column("shard").to_pylist(), table.column("seq").to_pylist(), strict=True)]
+    row_label = [
+        labels[f"{s}:{q}"]
+        for s, q in zip(
+            table.column("shard").to_pylist(), table.column("seq").to_pylist(), strict=True
+        )
+    ]
     invocations = tuple(
         Invocation(
             start=(_ms(row["start"]) - T0) / 1000,
@@ -233,7 +255,8 @@ def simulate(
         for row, rows in zip(run.invocations.to_pylist(), engine.attempt_rows, strict=True)
     )
     outcomes = {
-        row_label[i]: (r["disposition"], r["reason"], r["deliveries"]) for i, r in enumerate(run.records.to_pylist())
+        row_label[i]: (r["disposition"], r["reason"], r["deliveries"])
+        for i, r in enumerate(run.records.to_pylist())
     }
     return Simulation(invocations, outcomes, run.destinations, tuple(seen), run)
 

@@ -32,7 +32,9 @@ RECORDS = pa.table(
 
 def test_design_example_model_parses(tmp_path: Path) -> None:
     (tmp_path / "handlers").mkdir()
-    (tmp_path / "handlers" / "orders.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "handlers" / "orders.py").write_text(
+        "def handler(event, context):\n    return None\n"
+    )
     path = tmp_path / "fn.yaml"
     path.write_text(
         textwrap.dedent(
@@ -112,8 +114,12 @@ def test_probability_is_seeded() -> None:
     model = FunctionModel(faults=(Fault(probability=0.5, error="Unhandled"),))
     masks = compile_faults(model, RECORDS)
     rows = np.array([0])
-    first = [judge_faults(model, masks, rows, np.array([1]), random.Random(7)).error for _ in range(3)]
-    again = [judge_faults(model, masks, rows, np.array([1]), random.Random(7)).error for _ in range(3)]
+    first = [
+        judge_faults(model, masks, rows, np.array([1]), random.Random(7)).error for _ in range(3)
+    ]
+    again = [
+        judge_faults(model, masks, rows, np.array([1]), random.Random(7)).error for _ in range(3)
+    ]
     assert first == again
 
 
@@ -143,5 +149,5 @@ def test_handler_references(tmp_path: Path) -> None:
         resolve_handler(f"{f}:missing")
     with pytest.raises(FunctionModelError, match="not found"):
         resolve_handler("nope/none.py:handler")
-    with pytest.raises(FunctionModelError, match="expected path/to/file.py:function"):
+    with pytest.raises(FunctionModelError, match=r"expected path/to/file\.py:function"):
         resolve_handler("just-a-name")

@@ -9,7 +9,9 @@ from replay.responses import Verdict, judge_stream_response
 SEQS = ["101", "102", "103"]
 
 
-@pytest.mark.parametrize("response", ["", [], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
+@pytest.mark.parametrize(
+    "response", ["", [], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}]
+)
 def test_k11_d08_b38_success_shapes(response: Any) -> None:
     assert judge_stream_response(response, SEQS, rbif=True).verdict is Verdict.SUCCESS
 

@@ -1,0 +1,84 @@
+"""The command line: thin adapters, one-line errors with exit 2, the demo."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from replay.capture import write_capture
+from replay.testing import make_capture, rec
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "replay.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def capture_dir(tmp_path: Path) -> Path:
+    cap = make_capture([rec(f"k{i}", {"n": i}, at=i * 0.5) for i in range(10)])
+    return write_capture(tmp_path / "cap", cap.manifest, cap.records).path
+
+
+def test_replay_prints_a_summary(capture_dir: Path, tmp_path: Path) -> None:
+    out = cli("replay", str(capture_dir), "-o", str(tmp_path / "run"), "--set", "BatchSize=3")
+    assert out.returncode == 0, out.stderr
+    assert "records" in out.stdout and "10" in out.stdout
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["BatchSize"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "BatchSize=0"], "BatchSize"),
+        (["--set", "BatchSise=3"], "BatchSize"),  # a typo names the closest field
+        (["--function", "nope.py:handler"], "not found"),
+        (["--option", "bisect_half_budget=sometimes"], "bisect_half_budget"),
+        (["--start", "yesterday"], "--start"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    capture_dir: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = cli("replay", str(capture_dir), "-o", str(tmp_path / "run"), *args)
+    assert out.returncode == 2, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert message in lines[0]
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_capture_is_exit_2(tmp_path: Path) -> None:
+    out = cli("replay", str(tmp_path / "nothing"), "-o", str(tmp_path / "run"))
+    assert out.returncode == 2
+    assert "not a capture directory" in out.stderr
+
+
+def test_compare_two_runs(capture_dir: Path, tmp_path: Path) -> None:
+    assert cli("replay", str(capture_dir), "-o", str(tmp_path / "a")).returncode == 0
+    assert (
+        cli(
+            "replay", str(capture_dir), "-o", str(tmp_path / "b"), "--set", "BatchSize=1"
+        ).returncode
+        == 0
+    )
+    out = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert out.returncode == 0, out.stderr
+    assert "BatchSize" in out.stdout and "invocations" in out.stdout
+
+
+@pytest.mark.slow
+def test_demo_tells_the_story(tmp_path: Path) -> None:
+    out = cli("demo", "--out", str(tmp_path / "demo"))
+    assert out.returncode == 0, out.stderr
+    assert "blocked for 24.0 h" in out.stdout
+    assert "1 on-failure record" in out.stdout
+    assert (tmp_path / "demo" / "run-production" / "records.parquet").is_file()
