@@ -468,6 +468,23 @@ def test_dynamodb_size_identity() -> None:
     assert len(event_json(built)) == EVENT_OVERHEAD + sum(sizes)
 
 
+def test_dynamodb_sizes_of_stored_json_that_is_not_compact() -> None:
+    """Sizes measure the record as rebuilt, whatever spacing the stored JSON had."""
+    event = json.loads((DATA / "dynamodb_d01_event.json").read_text())
+    records = [*event["Records"], TTL_REMOVE]
+    table = dynamodb_table(records)
+    pretty = pa.array([json.dumps(r["dynamodb"], indent=2).encode() for r in records], pa.binary())
+    table = table.set_column(table.schema.get_field_index("data"), "data", pretty)
+    assert record_sizes(table, D_CTX).to_pylist() == [len(compact(r)) + 1 for r in records]
+
+
+def test_dynamodb_sizes_with_fallback_fields() -> None:
+    rec = {"dynamodb": {**TTL_REMOVE["dynamodb"]}}
+    table = dynamodb_table([rec, TTL_REMOVE])
+    built = build_records(table, [0, 1], D_CTX)
+    assert record_sizes(table, D_CTX).to_pylist() == [len(compact(r)) + 1 for r in built]
+
+
 def test_sizes_of_keys_that_json_escapes_and_null_keys() -> None:
     rows = [
         {"shard": "shardId-0", "seq": "1", "key": k, "data": b"xyz" * i, "arrival_ms": 10**12 + i}
