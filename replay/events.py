@@ -317,7 +317,8 @@ def record_sizes(table: pa.Table, ctx: EventContext) -> pa.Array:
 
     Kinesis sizes are pure array arithmetic over string and binary lengths (base64 length is
     ``4 * ceil(n / 3)``); only the rare strings holding characters JSON escapes are measured one
-    by one. DynamoDB sizes serialise each record (its ``dynamodb`` object is free-form JSON).
+    by one. DynamoDB sizes come from column lengths when the stored ``dynamodb`` JSON is already
+    compact (checked in bulk); otherwise each record is serialised.
 
     Returns:
         An int32 array, one size per row of ``table``.
