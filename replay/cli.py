@@ -217,11 +217,10 @@ def demo(
         report = run_demo(
             out, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
-    out_console.print(report.story)
+    out_console.print(report.story, soft_wrap=True)
     _print_comparison(report.rows, list(report.names))
-    out_console.print(
-        f"\nFiles: capture {report.capture}, runs {', '.join(str(r) for r in report.runs)}"
-    )
+    runs = ", ".join(str(r) for r in report.runs)
+    out_console.print(f"\nFiles: capture {report.capture}, runs {runs}", soft_wrap=True)
 
 
 @capture_app.command("import")
@@ -253,11 +252,12 @@ def capture_import(
         files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite
     )
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(f"note: {note}", soft_wrap=True)
     shards = len(result.capture.manifest.shards)
     out_console.print(
         f"capture written to {result.capture.path}: {result.records} records in {shards} shard(s) "
-        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped"
+        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped",
+        soft_wrap=True,
     )
 
 

@@ -221,6 +221,7 @@ class StreamEngine:
             or config.event_source_arn
             or _default_arn(self.kind, source.name),
             region=source.region or _region_of(source.arn) or "us-east-1",
+            invoke_identity_arn=man.function.get("Role") or events.DEFAULT_INVOKE_IDENTITY_ARN,
         )
         self.fn = _function_identity(capture, config, model)
         self.poll_ms = self.options.poll_interval_ms or (
@@ -237,6 +238,7 @@ class StreamEngine:
         # Per-record columns as numpy, once.
         self.arrival = self.table.column("arrival").cast(pa.int64()).to_numpy()
         self.size = self.table.column("size").to_numpy().astype(np.int64)
+        self.cum_size_all = np.concatenate(([0], np.cumsum(self.size)))
         self.seq_col = self.table.column("seq").combine_chunks()
         self.seqs = self.seq_col.to_numpy(zero_copy_only=False)  # str per row: cheap scalar access
         self.disp = np.full(n, UNRESOLVED, dtype=np.int8)
@@ -348,7 +350,16 @@ class StreamEngine:
 
     def _resolve(self, rows: np.ndarray, disp: Disposition, reason: str, t: int) -> None:
         """Give ``rows`` their one final disposition (rows already resolved are left alone)."""
-        if not len(rows):
+        n = len(rows)
+        if not n:
+            return
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        if hi - lo == n and (self.disp[lo:hi] == UNRESOLVED).all():
+            # a contiguous run of unresolved rows: the common case, done with slices
+            self.disp[lo:hi] = _D[disp]
+            self.reason[lo:hi] = self._reason_code(reason) if reason else -1
+            self.done[lo:hi] = t
+            self.resolved += n
             return
         rows = rows[self.disp[rows] == UNRESOLVED]
         if not len(rows):
@@ -472,7 +483,7 @@ class StreamEngine:
             if lane.cursor >= n:
                 self._idle_at_end(lane, now)
                 return
-            visible = int(np.searchsorted(lane.ready, now, side="right"))
+            visible = int(lane.ready.searchsorted(now, side="right"))
             if visible <= lane.cursor:
                 lane.idle_since = now
                 self._schedule_wake(lane, self._tick(lane, int(lane.ready[lane.cursor])))
@@ -488,7 +499,7 @@ class StreamEngine:
 
     def _expire_retention(self, lane: Lane, now: int) -> None:
         """Records older than the stream's retention are trimmed: lost without a failure record (B28)."""
-        cut = int(np.searchsorted(lane.ready, now - self.retention_ms, side="right"))
+        cut = int(lane.ready.searchsorted(now - self.retention_ms, side="right"))
         if cut > lane.cursor:
             self._resolve(
                 lane.rows[lane.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now
@@ -498,12 +509,12 @@ class StreamEngine:
     def _batch_end(self, lane: Lane, start: int, visible: int) -> int:
         """Where a batch starting at ``start`` must end: BatchSize matched records, 6 MB (B15, B20)."""
         c0, s0 = lane.cum_count[start], lane.cum_size[start]
-        by_count = int(np.searchsorted(lane.cum_count, c0 + self.config.batch_size, side="left"))
-        by_size = int(np.searchsorted(lane.cum_size, s0 + self.payload_limit, side="right")) - 1
+        by_count = int(lane.cum_count.searchsorted(c0 + self.config.batch_size, side="left"))
+        by_size = int(lane.cum_size.searchsorted(s0 + self.payload_limit, side="right")) - 1
         end = min(by_count, by_size, visible, len(lane.rows))
         if end <= start:
             # A single record larger than the payload limit (B97): send it alone; the invoke decides.
-            first_matched = int(np.searchsorted(lane.cum_count, c0 + 1, side="left"))
+            first_matched = int(lane.cum_count.searchsorted(c0 + 1, side="left"))
             end = min(max(first_matched, start + 1), len(lane.rows))
         if self.tumbling_ms:
             win = lane.arrival[start:end] // self.tumbling_ms
@@ -533,7 +544,7 @@ class StreamEngine:
                 self.sched.at(flush_at, self._flush, lane, lane.token)
                 return None
             last_poll = opened + (now - opened) // self.poll_ms * self.poll_ms
-            visible = max(int(np.searchsorted(lane.ready, last_poll, side="right")), start + 1)
+            visible = max(int(lane.ready.searchsorted(last_poll, side="right")), start + 1)
             lane.gather_open = None
         end = self._batch_end(lane, start, visible)
         lane.cursor = end
@@ -633,7 +644,14 @@ class StreamEngine:
                 return
         batch.attempts += 1
         reserved = self.fn.reserved_concurrency
-        nbytes = int(self.size[batch.rows].sum()) if len(batch.rows) else 0
+        rows = batch.rows
+        n = len(rows)
+        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if n else (0, 0)
+        contiguous = hi - lo == n
+        if contiguous:
+            nbytes = int(self.cum_size_all[hi] - self.cum_size_all[lo])
+        else:
+            nbytes = int(self.size[rows].sum())
         oversize = nbytes > self.payload_limit and len(batch.rows) == 1
         if (self.model.throttles and throttled_at(self.model, now)) or (
             reserved is not None and self.in_flight >= reserved
@@ -651,8 +669,11 @@ class StreamEngine:
         lane.busy = True
         request_id = self._request_id()
         outcome = self._call(lane, batch, now, request_id, nbytes)
-        if len(batch.rows):
-            rows = batch.rows
+        if contiguous and n:
+            self.deliveries[lo:hi] += 1
+            first = self.first_delivered[lo:hi]
+            np.minimum(first, now, out=first)
+        elif n:
             self.deliveries[rows] += 1
             np.minimum.at(self.first_delivered, rows, now)
         batch.invokes += 1

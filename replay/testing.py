@@ -47,6 +47,8 @@ class Rec:
     at: float = 0.0
     shard: str = SHARD
     name: str | None = None
+    user_identity: str | None = None  # DynamoDB userIdentity as JSON text (TTL deletes, B91)
+    event: str | None = None  # DynamoDB eventName
 
     @property
     def label(self) -> str:
@@ -71,7 +73,7 @@ def rec(
 
 def ddb(keys: Mapping[str, Any], new: Mapping[str, Any] | None = None, *, event: str = "INSERT",
         old: Mapping[str, Any] | None = None, at: float = 0.0, view: str = "NEW_IMAGE",
-        name: str | None = None) -> Rec:  # fmt: skip
+        name: str | None = None, ttl_delete: bool = False) -> Rec:  # fmt: skip
     """A DynamoDB stream record from typed attribute maps (``{"id": {"S": "a"}}``)."""
     body: dict[str, Any] = {
         "ApproximateCreationDateTime": (T0 + round(at * 1000)) / 1000,
@@ -84,7 +86,16 @@ def ddb(keys: Mapping[str, Any], new: Mapping[str, Any] | None = None, *, event:
     body["SizeBytes"] = events.dynamodb_size_bytes(body)
     body["StreamViewType"] = view
     key = json.dumps(keys, sort_keys=True, separators=(",", ":"))
-    return Rec(json.dumps(body, separators=(",", ":")).encode(), key, at, SHARD, name or event)
+    identity = '{"type":"Service","principalId":"dynamodb.amazonaws.com"}' if ttl_delete else None
+    return Rec(
+        json.dumps(body, separators=(",", ":")).encode(),
+        key,
+        at,
+        SHARD,
+        name or event,
+        identity,
+        event,
+    )
 
 
 def make_capture(
@@ -138,12 +149,11 @@ def _build(
             [json.dumps(b, separators=(",", ":")).encode() for b in bodies], pa.binary()
         )
         cols["event_id"] = [f"{i:032x}" for i in range(len(records))]
-        cols["event_name"] = [
-            r.name if r.name in ("INSERT", "MODIFY", "REMOVE") else "INSERT" for r in records
-        ]
+        cols["event_name"] = [r.event or "INSERT" for r in records]
         cols["event_version"] = ["1.1"] * len(records)
         cols["stream_view_type"] = [b.get("StreamViewType") for b in bodies]
         cols["size_bytes"] = pa.array([b.get("SizeBytes") for b in bodies], pa.int32())
+        cols["user_identity"] = pa.array([r.user_identity for r in records], pa.string())
     table = pa.table(cols)
     ctx = events.EventContext(kind=kind, source_arn=arn, region="us-east-1")
     table = table.append_column("size", events.record_sizes(table, ctx))
