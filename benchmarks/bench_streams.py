@@ -39,7 +39,10 @@ def build(path: Path, records: int, shards: int, hours: float) -> float:
     keys = rng.integers(0, 100_000, records)
     poison = set(rng.choice(records, 20, replace=False).tolist())
     payload = [
-        (b'{"user":%d,"n":%d,"poison":%s,"pad":"%s"}' % (keys[i], i, b"true" if i in poison else b"false", b"x" * 180))
+        (
+            b'{"user":%d,"n":%d,"poison":%s,"pad":"%s"}'
+            % (keys[i], i, b"true" if i in poison else b"false", b"x" * 180)
+        )
         for i in range(records)
     ]
     pos = np.zeros(records, dtype=np.int64)
@@ -49,7 +52,12 @@ def build(path: Path, records: int, shards: int, hours: float) -> float:
     table = pa.table(
         {
             "shard": pa.array([f"shardId-{s:012d}" for s in shard_no], pa.string()),
-            "seq": pa.array([str(49_600_000_000_000_000_000_000 + int(s) * 10**15 + int(p)) for s, p in zip(shard_no.tolist(), pos.tolist(), strict=True)]),
+            "seq": pa.array(
+                [
+                    str(49_600_000_000_000_000_000_000 + int(s) * 10**15 + int(p))
+                    for s, p in zip(shard_no.tolist(), pos.tolist(), strict=True)
+                ]
+            ),
             "pos": pa.array(pos),
             "arrival": pa.array(arrival).cast(pa.timestamp("ms", tz="UTC")),
             "key": pa.array([f"user-{k}" for k in keys]),
@@ -58,7 +66,9 @@ def build(path: Path, records: int, shards: int, hours: float) -> float:
     )
     ctx = events.EventContext(kind=SourceKind.KINESIS, source_arn=ARN, region="us-east-1")
     table = table.append_column("size", events.record_sizes(table, ctx))
-    manifest = Manifest(source=SourceInfo(kind=SourceKind.KINESIS, arn=ARN, region="us-east-1", name="bench"))
+    manifest = Manifest(
+        source=SourceInfo(kind=SourceKind.KINESIS, arn=ARN, region="us-east-1", name="bench")
+    )
     write_capture(path, manifest, table, overwrite=True)
     return time.perf_counter() - t
 
@@ -66,7 +76,11 @@ def build(path: Path, records: int, shards: int, hours: float) -> float:
 CONFIGS = {
     "defaults, no faults": ({"StartingPosition": "TRIM_HORIZON"}, False),
     "BatchSize 100, MRA 3, bisect, 20 poison": (
-        {"StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 3, "BisectBatchOnFunctionError": True},
+        {
+            "StartingPosition": "TRIM_HORIZON",
+            "MaximumRetryAttempts": 3,
+            "BisectBatchOnFunctionError": True,
+        },
         True,
     ),
     "BatchSize 500, window 5 s, PF 4, 20 poison": (
@@ -97,16 +111,25 @@ def main() -> None:
         t = time.perf_counter()
         capture = read_capture(cap_path)
         loaded = time.perf_counter() - t
-        print(f"capture: {args.records:,} records, {args.shards} shards, {args.hours} h; built {built:.1f} s, read {loaded:.2f} s")
+        print(
+            f"capture: {args.records:,} records, {args.shards} shards, {args.hours} h; built {built:.1f} s, read {loaded:.2f} s"
+        )
         for name, (raw, faults) in CONFIGS.items():
             config, _ = parse_config(raw, kind=SourceKind.KINESIS)
             model = FunctionModel(
                 duration=Duration(base_ms=20, per_record_ms=0.5),
-                faults=(Fault(when="json_extract(data, '$.poison')::BOOLEAN", error="Unhandled"),) if faults else (),
+                faults=(Fault(when="json_extract(data, '$.poison')::BOOLEAN", error="Unhandled"),)
+                if faults
+                else (),
             )
             request = RunRequest(capture=cap_path, config=config, model=model)
             t = time.perf_counter()
-            result = run_capture(capture, request, Path(tmp) / name.replace(" ", "_").replace(",", ""), overwrite=True)
+            result = run_capture(
+                capture,
+                request,
+                Path(tmp) / name.replace(" ", "_").replace(",", ""),
+                overwrite=True,
+            )
             wall = time.perf_counter() - t
             s = result.summary
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -142,6 +142,12 @@ class _InvocationLog:
         """Append one attempt; ``values`` follow COLUMNS without the leading ``invocation``."""
         self.rows.append((len(self.rows), *values))
 
+    def start_order(self) -> list[int]:
+        """Attempts are logged when they end; DESIGN numbers them in the order they started."""
+        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i][5])  # stable on start
+        self.rows = [(n, *self.rows[i][1:]) for n, i in enumerate(order)]
+        return order
+
     def table(self) -> pa.Table:
         ts = pa.timestamp("ms", tz="UTC")
         columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.COLUMNS)
@@ -413,6 +419,9 @@ class StreamEngine:
                 lane.block_start = None
         if self.progress:
             self.progress(self.resolved, self.n)
+        order = self.log.start_order()
+        if self.attempt_rows is not None:
+            self.attempt_rows = [self.attempt_rows[i] for i in order]
         return StreamRun(
             invocations=self.log.table(),
             records=self._records_table(),
@@ -506,22 +515,31 @@ class StreamEngine:
             )
             lane.cursor = cut
 
-    def _batch_end(self, lane: Lane, start: int, visible: int) -> int:
-        """Where a batch starting at ``start`` must end: BatchSize matched records, 6 MB (B15, B20)."""
+    def _batch_end(self, lane: Lane, start: int, visible: int) -> tuple[int, bool]:
+        """Where a batch starting at ``start`` ends, and whether it is *full* (B15, B20).
+
+        A batch is full at BatchSize matched records, at the 6 MB payload limit, or at a tumbling
+        window boundary (B55–B59: a batch never spans windows). Running out of records (or of
+        visible ones) is not full: a window keeps gathering until it elapses (B14).
+        """
+        n = len(lane.rows)
         c0, s0 = lane.cum_count[start], lane.cum_size[start]
         by_count = int(lane.cum_count.searchsorted(c0 + self.config.batch_size, side="left"))
         by_size = int(lane.cum_size.searchsorted(s0 + self.payload_limit, side="right")) - 1
-        end = min(by_count, by_size, visible, len(lane.rows))
+        seen = min(visible, n)
+        end = min(by_count, by_size, seen)
+        # full: the BatchSize-th record is among those seen, or the next seen one would not fit
+        full = by_count <= seen or by_size < seen
         if end <= start:
             # A single record larger than the payload limit (B97): send it alone; the invoke decides.
             first_matched = int(lane.cum_count.searchsorted(c0 + 1, side="left"))
-            end = min(max(first_matched, start + 1), len(lane.rows))
+            end, full = min(max(first_matched, start + 1), n), True
         if self.tumbling_ms:
             win = lane.arrival[start:end] // self.tumbling_ms
             change = np.flatnonzero(win != win[0])
             if len(change):
-                end = start + int(change[0])
-        return end
+                end, full = start + int(change[0]), True
+        return end, full
 
     def _read_batch(self, lane: Lane, now: int, visible: int) -> Batch | None:
         """B14–B16: gather until BatchSize, 6 MB or the window, whichever comes first.
@@ -536,9 +554,10 @@ class StreamEngine:
                 lane.gather_open = now
                 lane.idle_since = now
             opened = lane.gather_open
-            full_end = self._batch_end(lane, start, len(lane.rows))
-            full_at = self._tick(lane, int(lane.ready[full_end - 1]))
-            flush_at = min(opened + self.window_ms, full_at)
+            full_end, full = self._batch_end(lane, start, len(lane.rows))
+            flush_at = opened + self.window_ms
+            if full:
+                flush_at = min(flush_at, self._tick(lane, int(lane.ready[full_end - 1])))
             if flush_at > now:
                 lane.token += 1
                 self.sched.at(flush_at, self._flush, lane, lane.token)
@@ -546,7 +565,7 @@ class StreamEngine:
             last_poll = opened + (now - opened) // self.poll_ms * self.poll_ms
             visible = max(int(lane.ready.searchsorted(last_poll, side="right")), start + 1)
             lane.gather_open = None
-        end = self._batch_end(lane, start, visible)
+        end, _ = self._batch_end(lane, start, visible)
         lane.cursor = end
         rows = lane.rows[start:end]
         keep = self.matched[rows]
