@@ -260,7 +260,7 @@ _REQUEST = _struct(
     LoggingConfig=_struct(SystemLogLevel=_enum("DEBUG", "INFO", "WARN")),
     ScalingConfig=_struct(MaximumConcurrency=_int(2, 1000)),
     MaximumBatchingWindowInSeconds=_int(0, 300),
-    ParallelizationFactor=_int(1, 10),
+    ParallelizationFactor=_int(1, 10),  # B7, with MaximumRetryAttempts below
     # Enum order as AWS prints it in the A05 ValidationException, not the model's order.
     StartingPosition=_enum("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON"),
     StartingPositionTimestamp=_TIMESTAMP,

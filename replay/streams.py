@@ -1013,6 +1013,8 @@ class StreamEngine:
             self.sched.at(self.sched.now, self._invoke_pending, lane)
 
     def _after_resolution(self, lane: Lane, now: int) -> None:
+        """A retry found nothing left to send (all aged out or trimmed): the checkpoint moved on."""
+        lane.consecutive_failures = 0
         if lane.pending:
             lane.busy = True
             self.sched.at(now, self._invoke_pending, lane)
@@ -1041,7 +1043,11 @@ class StreamEngine:
         *,
         response: dict[str, Any] | None,
     ) -> None:
-        """Drop records; with an OnFailure destination, write its record (B43–B46)."""
+        """Drop records; with an OnFailure destination, write its record (B43–B46).
+
+        One record covers all ``rows``: a discarded batch of several records (a bisect half that
+        exhausted its retries) is reported with batchSize > 1, as B34 warns.
+        """
         if not len(rows):
             return
         self._resolve(rows, Disposition.DISCARDED, condition, now)

@@ -288,6 +288,17 @@ def test_b20_six_one_mb_records_split_four_and_two() -> None:
     assert attempts(sim) == [("r0", "r1", "r2", "r3"), ("r4", "r5")]
 
 
+def test_sec2_1_kinesis_polls_once_a_second_dynamodb_four_times() -> None:
+    """2.1: an idle Kinesis shard is polled about once a second, a DynamoDB shard 4 times a
+    second: a record written at 0.1 s is seen at the 1 s poll (Kinesis) / the 0.25 s poll
+    (DynamoDB)."""
+    kinesis = simulate([rec("a", at=0.1)], TRIM)
+    item = ddb({"id": {"S": "a"}}, {"id": {"S": "a"}}, at=0.1, name="a")
+    dynamodb = simulate([item], TRIM, kind=DDB)
+    assert [(i.start, i.records) for i in kinesis.invocations] == [(1.0, ("a",))]
+    assert [(i.start, i.records) for i in dynamodb.invocations] == [(0.25, ("a",))]
+
+
 # ---------------------------------------------------------------------------------------- retries
 @pytest.mark.parametrize("hours", [24, 48])
 def test_b21_always_failing_batch_blocks_the_shard_until_retention(hours: int) -> None:
