@@ -167,17 +167,10 @@ def iso_s(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------- batching
-CAPTURE_END_FLUSH = (
-    "ENGINE: 1.2/B14 invoke only when the window elapses, BatchSize is reached or 6 MB would be exceeded; "
-    "the engine also flushes at the poll that sees the capture's last record, as if the batch were full"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=CAPTURE_END_FLUSH)
 def test_b14_window_of_40s_opened_at_7s_invokes_at_47s_with_5_records() -> None:
     """B14: BatchSize 10, a 40 s window opening at t=7 s (the poll that first sees a record) and 5
-    records arriving -> one invocation at t=47 s with the 5 records. (The engine invokes at 40 s,
-    when the last record of the capture is seen: see CAPTURE_END_FLUSH.)"""
+    records arriving -> one invocation at t=47 s with the 5 records, although the last of them
+    is the capture's last record (running out of records does not fill a batch)."""
     records = [rec("a", at=6.5), rec("b", at=10), rec("c", at=20), rec("d", at=30), rec("e", at=40)]
     sim = simulate(records, {**TRIM, "BatchSize": 10, "MaximumBatchingWindowInSeconds": 40})
     assert [(i.start, i.records) for i in sim.invocations] == [(47.0, ("a", "b", "c", "d", "e"))]
@@ -219,11 +212,9 @@ def test_b15_six_mb_reached_before_the_window_ends() -> None:
     assert second.records == ("r4", "r5")
 
 
-@pytest.mark.xfail(strict=True, reason=CAPTURE_END_FLUSH)
 def test_b16_next_window_opens_only_after_the_invocation_completes() -> None:
     """B16: window 5 s, a 10 s function; a record arriving during the invocation is gathered in a
-    window that opens when the invocation completes (t=15 s) and is sent at t=20 s. (The engine
-    sends it at 15 s because it is the capture's last record: see CAPTURE_END_FLUSH.)"""
+    window that opens when the invocation completes (t=15 s) and is sent at t=20 s."""
     records = [rec("a", at=0.0), rec("b", at=2.0), rec("c", at=6.0)]
     model = FunctionModel(timeout_s=15, duration=Duration(base_ms=10_000, per_record_ms=0))
     sim = simulate(records, {**TRIM, "MaximumBatchingWindowInSeconds": 5}, model)
@@ -235,18 +226,18 @@ def test_b16_next_window_opens_only_after_the_invocation_completes() -> None:
 
 def test_b16_next_window_opens_after_completion_when_more_records_follow() -> None:
     """B16: as above with a later record in the capture -> c is sent at t=20 s (window opened at
-    the completion, 15 s), not at 11 s (a window opened at its arrival) nor at 15 s."""
+    the completion, 15 s), not at 11 s (a window opened at its arrival); z gets its own window,
+    opened by the poll at t=100 s that sees it, and is sent at t=105 s."""
     records = [rec("a", at=0.0), rec("b", at=2.0), rec("c", at=6.0), rec("z", at=100.0)]
     model = FunctionModel(timeout_s=15, duration=Duration(base_ms=10_000, per_record_ms=0))
     sim = simulate(records, {**TRIM, "MaximumBatchingWindowInSeconds": 5}, model)
     assert [(i.start, i.end, i.records) for i in sim.invocations] == [
         (5.0, 15.0, ("a", "b")),
         (20.0, 30.0, ("c",)),
-        (100.0, 110.0, ("z",)),
+        (105.0, 115.0, ("z",)),
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=CAPTURE_END_FLUSH)
 def test_b16_lone_last_record_waits_for_its_whole_window() -> None:
     """B15/B16: after a full batch (BatchSize 3 at t=1 s), the fourth record is gathered in a new
     300 s window opened when that invocation completes and is sent when it elapses."""
