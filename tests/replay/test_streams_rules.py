@@ -41,8 +41,6 @@ from replay.testing import (
 
 NOT_SIMULATED: dict[str, str] = {
     "B29": "disable then re-enable mid-replay is an UpdateEventSourceMapping state change; a replay has one config",
-    "B34": "'may' report batchSize > 1: AWS's metadata consolidation is not specified precisely enough to assert",
-    "B47": "stream SNS records are metadata only (B43), far below 256 KB; there is no payload portion to drop",
     "B51": "KPL de-aggregation on an EFO consumer: captures hold de-aggregated user records, no EFO pipe",
 }
 
@@ -317,6 +315,34 @@ def test_b21_always_failing_batch_blocks_the_shard_until_retention(hours: int) -
     assert sim.invocations[-1].start >= done["a"]
 
 
+def test_sec2_2_retry_backoff_restarts_after_a_discard() -> None:
+    """2.2 (backoff UNCONFIRMED; engine choice ``retry_backoff_ms`` 1, 2, 3, 5 ... s, calibrated on
+    K12): retries of a failing batch wait 1 s, then 2 s; after a discard moves the checkpoint the
+    next batch is read at once and its retries start again from 1 s."""
+    sim = simulate(keys("a", "b"), {**TRIM, "BatchSize": 1, "MaximumRetryAttempts": 2}, fails())
+    assert [(i.start, i.records) for i in sim.invocations] == [
+        (0.0, ("a",)),
+        (1.021, ("a",)),
+        (3.042, ("a",)),
+        (3.063, ("b",)),
+        (4.084, ("b",)),
+        (6.105, ("b",)),
+    ]
+
+
+def test_sec2_2_retry_backoff_restarts_after_partial_progress() -> None:
+    """2.2/2.5 (engine choice): a partial response that advances the checkpoint restarts the
+    backoff: the remaining record is retried 1 s later, then 2 s, then 3 s (fresh 1 + MRA)."""
+    cfg = {**TRIM, "MaximumRetryAttempts": 2, "FunctionResponseTypes": RBIF}
+    sim = simulate(keys("a", "b", "c"), cfg, reports("key = 'c'"))
+    assert [(i.start, i.records) for i in sim.invocations] == [
+        (0.0, ("a", "b", "c")),
+        (1.022, ("c",)),
+        (3.043, ("c",)),
+        (6.064, ("c",)),
+    ]
+
+
 def test_b22_throttles_do_not_consume_retries() -> None:
     """B22: MRA 0 and invocations throttled for the first 10 s -> the batch is retried (throttled,
     never reaching the function) until the throttling ends, then delivered once and processed."""
@@ -571,6 +597,23 @@ def test_b33_bisect_on_exception_even_with_rbif() -> None:
     assert [summary(d)[2:4] for d in sim.destinations] == [("Unhandled", 1)]
 
 
+def test_b34_bisect_failure_record_may_cover_several_records() -> None:
+    """B34: with bisect on, a failure record may have batchSize > 1: here a batch answered with an
+    invalid partial response (not a function error, so not split: engine choice
+    ``bisect_on_invalid_response`` false) is discarded whole, in one record of batchSize 2."""
+    cfg = {
+        **TRIM,
+        "FunctionResponseTypes": RBIF,
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 0,
+        **on_failure(SQS_DLQ),
+    }
+    sim = simulate(keys("a", "b"), cfg, returns({"batchItemFailures": [{"itemIdentifier": None}]}))
+    assert [summary(d) for d in sim.destinations] == [
+        ("RetryAttemptsExhausted", 1, None, 2, seq_of(0), seq_of(1))
+    ]
+
+
 def test_b35_bisect_recurses_down_to_a_single_record() -> None:
     """B35 (UNCONFIRMED; engine: halves split again until one record is left): d fails in a
     batch of 4 -> abcd, ab, cd, c, d; only d is discarded, in a failure record of batchSize 1."""
@@ -654,6 +697,22 @@ def test_b39_invalid_identifier_fails_the_whole_batch(failure: dict[str, Any]) -
     assert [summary(d) for d in sim.destinations] == [
         ("RetryAttemptsExhausted", 2, None, 2, seq_of(0), seq_of(1))
     ]
+
+
+def test_b39_invalid_response_is_retried_whole_even_with_bisect() -> None:
+    """B39 / 2.4 (engine choice ``bisect_on_invalid_response`` false): bisect applies to function
+    errors; an invalid partial response (functionError null) retries the whole batch unsplit."""
+    cfg = {
+        **TRIM,
+        "FunctionResponseTypes": RBIF,
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 1,
+    }
+    sim = simulate(keys("a", "b"), cfg, returns({"batchItemFailures": [{"itemIdentifier": ""}]}))
+    assert [(i.records, i.result) for i in sim.invocations] == [
+        (("a", "b"), "invalid-response")
+    ] * 2
+    assert sim.outcomes == {k: ("discarded", "RetryAttemptsExhausted", 2) for k in ("a", "b")}
 
 
 @pytest.mark.parametrize(
@@ -789,6 +848,19 @@ def test_b46_without_destination_discarded_records_are_dropped_silently() -> Non
     assert sim.destinations == ()
 
 
+def test_b47_sns_record_of_large_records_stays_small() -> None:
+    """B47: an SNS message is limited to 256 KB and Lambda drops the payload part of a bigger
+    failure record; stream records sent to SNS carry no payload at all (B43), so even a batch of
+    large records yields a small metadata-only record."""
+    records = [rec(f"r{i}", b"z" * 300_000) for i in range(3)]
+    cfg = {**TRIM, "MaximumRetryAttempts": 0, **on_failure(SNS_TOPIC)}
+    sim = simulate(records, cfg, fails())
+    (record,) = sim.destinations
+    assert "payload" not in record
+    assert len(json.dumps(record).encode()) < 2048
+    assert record["KinesisBatchInfo"]["batchSize"] == 3
+
+
 # ---------------------------------------------------------------------------------------- parallelization
 def slow(seconds: float) -> FunctionModel:
     """A function taking ``seconds`` per invocation."""
@@ -857,6 +929,26 @@ def test_b52_unmatched_record_is_skipped_without_invoking_or_reporting() -> None
     assert attempts(sim) == [("a",), ("c",)]
     assert sim.outcomes["b"] == ("filtered", "FilterCriteria", 0)
     assert sim.destinations == ()
+
+
+def test_b52_batch_size_counts_only_matching_records() -> None:
+    """B52 / 2.8: filtering is applied to each record as it is considered for the batch, so an
+    unmatched record takes no place in it: BatchSize 2 over x, y, x, x -> batches (a, c), (d)."""
+    records = [
+        rec("a", {"t": "x"}),
+        rec("b", {"t": "y"}),
+        rec("c", {"t": "x"}),
+        rec("d", {"t": "x"}),
+    ]
+    cfg = {
+        **TRIM,
+        "BatchSize": 2,
+        "MaximumBatchingWindowInSeconds": 1,
+        **filters({"data": {"t": ["x"]}}),
+    }
+    sim = simulate(records, cfg)
+    assert attempts(sim) == [("a", "c"), ("d",)]
+    assert sim.invocations[0].start == 0.0
 
 
 def test_b53_non_json_data_with_a_data_pattern_is_dropped() -> None:
