@@ -374,6 +374,22 @@ def test_b22_throttled_batch_stops_only_at_record_age() -> None:
     assert summary(sim.destinations[0])[0] == "RecordAgeExceeded"
 
 
+def test_b22_reserved_concurrency_throttles_without_consuming_retries() -> None:
+    """B22: reserved concurrency 1 and two shards -> the second shard's invocation is throttled
+    while the first runs, and is retried (MRA 0 notwithstanding) until it gets through."""
+    model = FunctionModel(
+        reserved_concurrency=1, timeout_s=10, duration=Duration(base_ms=2000, per_record_ms=0)
+    )
+    records = [rec("a"), rec("b", shard=SHARD1)]
+    sim = simulate(records, {**TRIM, "MaximumRetryAttempts": 0}, model)
+    by_shard = {s: [i.result for i in sim.invocations if i.shard == s] for s in (SHARD, SHARD1)}
+    assert by_shard[SHARD] == ["ok"]
+    assert by_shard[SHARD1][-1] == "ok"
+    assert set(by_shard[SHARD1][:-1]) == {"throttled"} and len(by_shard[SHARD1]) > 1
+    assert max_concurrency((i.start, i.end) for i in sim.invocations if i.result == "ok") == 1
+    assert sim.outcomes == {"a": ("processed", None, 1), "b": ("processed", None, 1)}
+
+
 @pytest.mark.parametrize("retries", [0, 1, 2, 3])
 def test_b23_retries_then_discard(retries: int) -> None:
     """B23 / 2.2: MaximumRetryAttempts N and an always-failing record -> N+1 invocations, then the
@@ -996,6 +1012,20 @@ def window_view(e: Mapping[str, Any]) -> tuple[Any, ...]:
         e["window"]["start"],
         e["window"]["end"],
     )
+
+
+def test_sec2_7_window_boundaries_come_from_arrival_times() -> None:
+    """2.7: windows are cut by record arrival time, not by when records are read: a backlog of a
+    record from each of two windows, read at once at t=120 s, is processed as two windows."""
+    records = [rec("a", at=90.0), rec("b", at=110.0)]
+    sim = simulate(records, {**TRIM, "TumblingWindowInSeconds": WINDOW}, counting, start=120.0)
+    w0, w1, w2 = iso_s(0), iso_s(100), iso_s(200)
+    assert [window_view(e)[:3] + window_view(e)[5:] for e in sim.events] == [
+        (("a",), {}, False, w0, w1),
+        ((), {"count": 1}, True, w0, w1),
+        (("b",), {}, False, w1, w2),
+        ((), {"count": 1}, True, w1, w2),
+    ]
 
 
 def test_b55_response_without_state_is_a_failure() -> None:
