@@ -257,6 +257,7 @@ class StreamEngine:
         self.log = _InvocationLog()
         self.destinations: list[dict[str, Any]] = []
         self.in_flight = 0
+        self.running: dict[int, tuple[Lane, Batch, int, str, int]] = {}  # attempts in flight
         self.next_batch = 0
         self.fault_masks = compile_faults(model, self.table)
         self.needs_seen = any(f.times is not None for f in model.faults)
@@ -411,6 +412,11 @@ class StreamEngine:
 
         self.sched.run(self.until_ms, on_step)
         end = self.sched.now
+        for lane, batch, start, request_id, nbytes in self.running.values():
+            # cut off by --until: the attempt started (its records count a delivery) but never ended
+            self._log(
+                lane, batch, start, end, nbytes, "in-flight", None, request_id, 0, "horizon", ""
+            )
         left = np.flatnonzero(self.disp == UNRESOLVED)
         self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
         for lane in self.lanes:
@@ -697,6 +703,7 @@ class StreamEngine:
             np.minimum.at(self.first_delivered, rows, now)
         batch.invokes += 1
         end = now + outcome.duration_ms
+        self.running[batch.id] = (lane, batch, now, request_id, nbytes)
         self.sched.at(end, self._complete, lane, batch, outcome, now, request_id, nbytes)
 
     def _recheck_rows(self, lane: Lane, batch: Batch, now: int) -> np.ndarray:
@@ -809,6 +816,7 @@ class StreamEngine:
     ) -> None:
         now = self.sched.now
         self.in_flight -= 1
+        self.running.pop(batch.id, None)
         lane.busy = False
         if out.result is InvokeResult.OK:
             self._succeeded(lane, batch, out, start, request_id, nbytes)
