@@ -189,7 +189,7 @@ def compare(
 
 def _print_comparison(rows: list[ComparisonRow], names: list[str]) -> None:
     table = Table(show_lines=False)
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for name in names:
         table.add_column(name, justify="right")
     for row in rows:

@@ -191,7 +191,7 @@ def run_demo(out: Path, *, progress: Callable[[int, int], None] | None = None) -
     return DemoReport(
         capture=capture.path,
         runs=tuple(r.path for r in runs),
-        names=("production (defaults)", "safer (bisect, 3 retries, OnFailure)"),
+        names=("production", "safer"),
         rows=rows,
         story=_story(runs),
     )
