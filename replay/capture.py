@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from replay import __version__
+from replay.atomic import atomic_directory
 from replay.errors import CaptureError
 from replay.model import SourceKind
 
@@ -305,7 +304,7 @@ def write_capture(
     """
     target = Path(path)
     if target.exists() and not overwrite:
-        raise CaptureError(f"{target}: already exists; choose another output or remove it")
+        raise CaptureError(f"{target}: already exists; choose another output or pass --overwrite")
     table = sort_records(conform(records, manifest.source.kind))
     _check_unique(table)
     manifest = replace(manifest, shards=shard_infos(table, manifest.shards))
@@ -313,9 +312,7 @@ def write_capture(
         manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
     if manifest.window_end_ms is None and table.num_rows:
         manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_directory(target, overwrite=overwrite, error=CaptureError) as tmp:
         (tmp / RECORDS_DIR).mkdir()
         pq.write_table(
             table,
@@ -326,12 +323,6 @@ def write_capture(
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest.to_json(), fh, indent=2)
             fh.write("\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Capture(path=target, manifest=manifest, records=table)
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from replay import ENGINE_VERSION, __version__
+from replay.atomic import atomic_directory
 from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
 from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
 from replay.errors import UserError
@@ -225,11 +224,7 @@ def write_run(
     out: Path, meta: dict[str, Any], result: StreamRun, metrics: pa.Table, *, overwrite: bool
 ) -> None:
     """Write the five run files into a temporary sibling and rename it into place."""
-    if out.exists() and not overwrite:
-        raise UserError(f"{out}: already exists; choose another output or pass --overwrite")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         with open(tmp / "run.json", "w", encoding="utf-8") as fh:
             json.dump(meta, fh, indent=2)
             fh.write("\n")
@@ -240,12 +235,6 @@ def write_run(
             for record in result.destinations:
                 fh.write(json.dumps(record, separators=(",", ":")))
                 fh.write("\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def read_run(path: str | os.PathLike[str]) -> RunResult:

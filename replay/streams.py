@@ -187,6 +187,18 @@ class _Outcome:
     failed_items: int
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One invocation in flight: everything its completion and its log row need."""
+
+    lane: Lane
+    batch: Batch
+    start: int
+    request_id: str | None
+    nbytes: int
+    outcome: _Outcome | None = None
+
+
 class StreamEngine:
     """Replays one capture of a Kinesis or DynamoDB stream under one ESM configuration."""
 
@@ -257,7 +269,7 @@ class StreamEngine:
         self.log = _InvocationLog()
         self.destinations: list[dict[str, Any]] = []
         self.in_flight = 0
-        self.running: dict[int, tuple[Lane, Batch, int, str, int]] = {}  # attempts in flight
+        self.running: dict[int, _Attempt] = {}  # attempts in flight, by batch id
         self.next_batch = 0
         self.fault_masks = compile_faults(model, self.table)
         self.needs_seen = any(f.times is not None for f in model.faults)
@@ -412,11 +424,9 @@ class StreamEngine:
 
         self.sched.run(self.until_ms, on_step)
         end = self.sched.now
-        for lane, batch, start, request_id, nbytes in self.running.values():
+        for attempt in self.running.values():
             # cut off by --until: the attempt started (its records count a delivery) but never ended
-            self._log(
-                lane, batch, start, end, nbytes, "in-flight", None, request_id, 0, "horizon", ""
-            )
+            self._log(attempt, "in-flight", "horizon", "")
         left = np.flatnonzero(self.disp == UNRESOLVED)
         self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
         for lane in self.lanes:
@@ -703,8 +713,9 @@ class StreamEngine:
             np.minimum.at(self.first_delivered, rows, now)
         batch.invokes += 1
         end = now + outcome.duration_ms
-        self.running[batch.id] = (lane, batch, now, request_id, nbytes)
-        self.sched.at(end, self._complete, lane, batch, outcome, now, request_id, nbytes)
+        attempt = _Attempt(lane, batch, now, request_id, nbytes, outcome)
+        self.running[batch.id] = attempt
+        self.sched.at(end, self._complete, attempt)
 
     def _recheck_rows(self, lane: Lane, batch: Batch, now: int) -> np.ndarray:
         """Before a retry: trimmed records are lost (B28), over-age ones discarded (B27)."""
@@ -722,7 +733,7 @@ class StreamEngine:
         self._start_block(lane, now)
         lane.consecutive_failures += 1
         wait = self._backoff(lane)
-        self._log(lane, batch, now, now, nbytes, result, None, None, 0, "retry", rule)
+        self._log(_Attempt(lane, batch, now, None, nbytes), result, "retry", rule)
         self.sched.at(now + wait, self._invoke, lane, batch)
         lane.busy = True  # the lane waits for this batch; nothing else may start
 
@@ -811,21 +822,21 @@ class StreamEngine:
         )
 
     # ------------------------------------------------------------------ completion
-    def _complete(
-        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
-    ) -> None:
-        now = self.sched.now
+    def _complete(self, att: _Attempt) -> None:
+        lane = att.lane
         self.in_flight -= 1
-        self.running.pop(batch.id, None)
+        self.running.pop(att.batch.id, None)
         lane.busy = False
-        if out.result is InvokeResult.OK:
-            self._succeeded(lane, batch, out, start, request_id, nbytes)
-        elif out.result is InvokeResult.PARTIAL:
-            self._partial(lane, batch, out, start, request_id, nbytes)
+        assert att.outcome is not None
+        result = att.outcome.result
+        if result is InvokeResult.OK:
+            self._succeeded(att)
+        elif result is InvokeResult.PARTIAL:
+            self._partial(att)
         else:
-            self._failed(lane, batch, out, start, request_id, nbytes)
+            self._failed(att)
         if not lane.busy:
-            self._advance_later(lane, now)
+            self._advance_later(lane, self.sched.now)
 
     def _advance_later(self, lane: Lane, now: int) -> None:
         """Pending work waits its backoff; fresh reads start at once (B16: next window after completion)."""
@@ -833,12 +844,12 @@ class StreamEngine:
             lane.idle_since = now
             self._schedule_wake(lane, now)
 
-    def _succeeded(
-        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
-    ) -> None:
+    def _succeeded(self, att: _Attempt) -> None:
         """Checkpoint after the batch (B38); tumbling windows keep the returned state (B56, B57)."""
+        lane, batch, out = att.lane, att.batch, att.outcome
+        assert out is not None
         now = self.sched.now
-        self._log(lane, batch, start, now, nbytes, "ok", None, request_id, 0, "checkpoint", "B38")
+        self._log(att, "ok", "checkpoint", "B38")
         self._resolve(batch.rows, Disposition.PROCESSED, "", now)
         lane.consecutive_failures = 0
         if self.tumbling_ms:
@@ -859,144 +870,82 @@ class StreamEngine:
         else:
             self._advance(lane)
 
-    def _partial(
-        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
-    ) -> None:
+    def _partial(self, att: _Attempt) -> None:
         """B37/B32: checkpoint before the lowest reported record; retry from it.
 
         The retry count restarts when the checkpoint advances (K09, D06): the shrunken batch gets a
         fresh 1 + MaximumRetryAttempts attempts; a report naming the first record counts as a retry.
         """
+        lane, batch, out = att.lane, att.batch, att.outcome
+        assert out is not None and out.verdict is not None and out.verdict.first_failed is not None
         now = self.sched.now
-        assert out.verdict is not None and out.verdict.first_failed is not None
         k = out.verdict.first_failed
         self._resolve(batch.rows[:k], Disposition.PROCESSED, "", now)
         rest = batch.rows[k:]
-        self._start_block(lane, start)
+        self._start_block(lane, att.start)
         if k > 0:
-            nxt = self._new_batch(rest, "partial-retry", batch.id)
-            self._log(
-                lane,
-                batch,
-                start,
-                now,
-                nbytes,
-                "partial",
-                None,
-                request_id,
-                out.failed_items,
-                "partial-retry",
-                "B37",
-            )
+            self._log(att, "partial", "partial-retry", "B37")
             lane.consecutive_failures = 1  # the checkpoint advanced: backoff starts over
-            self._retry_later(lane, nxt)
+            self._retry_later(lane, self._new_batch(rest, "partial-retry", batch.id))
             return
         batch.failures += 1
         batch.last_error = None
         if self._exhausted(batch):
-            self._log(
-                lane,
-                batch,
-                start,
-                now,
-                nbytes,
-                "partial",
-                None,
-                request_id,
-                out.failed_items,
-                "discard",
-                "B41",
-            )
+            self._log(att, "partial", "discard", "B41")
+            response = {"functionError": None}
             self._discard(
-                lane,
-                rest,
-                now,
-                "RetryAttemptsExhausted",
-                batch.invokes,
-                response={"functionError": None},
+                lane, rest, now, "RetryAttemptsExhausted", batch.invokes, response=response
             )
             self._after_discard(lane)
             return
-        self._log(
-            lane,
-            batch,
-            start,
-            now,
-            nbytes,
-            "partial",
-            None,
-            request_id,
-            out.failed_items,
-            "retry",
-            "B37",
-        )
+        self._log(att, "partial", "retry", "B37")
         lane.consecutive_failures += 1
         self._retry_later(lane, batch)
 
-    def _failed(
-        self, lane: Lane, batch: Batch, out: _Outcome, start: int, request_id: str, nbytes: int
-    ) -> None:
+    def _failed(self, att: _Attempt) -> None:
         """Whole-batch failure: bisect (B31, B33) or retry (B21, B23, B24) or discard (B23)."""
+        lane, batch, out = att.lane, att.batch, att.outcome
+        assert out is not None
         now = self.sched.now
         result = out.result.value
-        self._start_block(lane, start)
+        self._start_block(lane, att.start)
         lane.consecutive_failures += 1
-        function_error = out.function_error
         is_function_error = out.result in (InvokeResult.ERROR, InvokeResult.TIMEOUT)
         can_bisect = is_function_error or self.options.bisect_on_invalid_response
         if self.config.bisect_on_error and can_bisect and len(batch.rows) > 1:
-            mid = len(batch.rows) // 2
-            inherit = self.options.bisect_half_budget == "inherit"
-            halves = [
-                self._new_batch(batch.rows[:mid], "bisect", batch.id),
-                self._new_batch(batch.rows[mid:], "bisect", batch.id),
-            ]
-            for half in halves:
-                half.failures = batch.failures if inherit else 0
-                half.invokes = batch.invokes if inherit else 0
-            self._log(
-                lane,
-                batch,
-                start,
-                now,
-                nbytes,
-                result,
-                function_error,
-                request_id,
-                0,
-                "bisect",
-                "B31",
-            )
+            self._log(att, result, "bisect", "B31")
+            first, second = self._halves(batch)
             lane.consecutive_failures = 1  # each half is a new, smaller batch: backoff starts over
-            lane.pending.appendleft(halves[1])
-            self._retry_later(lane, halves[0])
+            lane.pending.appendleft(second)
+            self._retry_later(lane, first)
             return
         batch.failures += 1
-        batch.last_error = function_error
+        batch.last_error = out.function_error
         if self._exhausted(batch):
-            self._log(
-                lane,
-                batch,
-                start,
-                now,
-                nbytes,
-                result,
-                function_error,
-                request_id,
-                0,
-                "discard",
-                "B23",
+            self._log(att, result, "discard", "B23")
+            response = {"functionError": out.function_error}
+            self._discard(
+                lane, batch.rows, now, "RetryAttemptsExhausted", batch.invokes, response=response
             )
-            self._discard(lane, batch.rows, now, "RetryAttemptsExhausted", batch.invokes,
-                          response={"functionError": function_error})  # fmt: skip
             if batch.final_window:
                 lane.win_start, lane.win_state, lane.win_terminate = None, {}, False
             self._after_discard(lane)
             return
-        self._log(
-            lane, batch, start, now, nbytes, result, function_error, request_id, 0, "retry", "B21"
-        )
+        self._log(att, result, "retry", "B21")
         self._retry_later(lane, batch)
+
+    def _halves(self, batch: Batch) -> tuple[Batch, Batch]:
+        """B31/B35: split in two; each half's retry budget is fresh or inherited (an option)."""
+        mid = len(batch.rows) // 2
+        inherit = self.options.bisect_half_budget == "inherit"
+        halves = (
+            self._new_batch(batch.rows[:mid], "bisect", batch.id),
+            self._new_batch(batch.rows[mid:], "bisect", batch.id),
+        )
+        for half in halves:
+            half.failures = batch.failures if inherit else 0
+            half.invokes = batch.invokes if inherit else 0
+        return halves
 
     def _exhausted(self, batch: Batch) -> bool:
         """B23: N retries means N + 1 attempts; −1 retries forever (until age or retention)."""
@@ -1086,8 +1035,13 @@ class StreamEngine:
         self.destinations.append(record)
 
     # ------------------------------------------------------------------ log
-    def _log(self, lane: Lane, batch: Batch, start: int, end: int, nbytes: int, result: str,
-             function_error: str | None, request_id: str | None, failed: int, nxt: str, rule: str) -> None:  # fmt: skip
+    def _log(self, att: _Attempt, result: str, nxt: str, rule: str) -> None:
+        """One invocations.parquet row for an attempt that ended now (or at the horizon)."""
+        lane, batch, start, end = att.lane, att.batch, att.start, self.sched.now
+        out = att.outcome
+        function_error = out.function_error if out is not None and result != "in-flight" else None
+        failed = out.failed_items if out is not None and result == "partial" else 0
+        request_id, nbytes = att.request_id, att.nbytes
         rows = batch.rows
         n = len(rows)
         if self.attempt_rows is not None:
