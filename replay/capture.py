@@ -50,8 +50,33 @@ EXTRA_FIELDS: dict[SourceKind, tuple[pa.Field, ...]] = {
         pa.field("user_identity", pa.string()),
         pa.field("size_bytes", pa.int32()),
     ),
-    SourceKind.SQS: (),
-    SourceKind.KAFKA: (),
+    # SQS: ``seq`` is the message id (standard) or SequenceNumber (FIFO); ``key`` the MessageGroupId;
+    # ``arrival`` SentTimestamp; ``data`` the body bytes exactly as sent.
+    SourceKind.SQS: (
+        pa.field("message_id", pa.string()),
+        pa.field("md5_of_body", pa.string()),
+        pa.field("sender_id", pa.string()),
+        pa.field("group_id", pa.string()),
+        pa.field("dedup_id", pa.string()),
+        pa.field("sequence_number", pa.string()),
+        pa.field("trace_header", pa.string()),
+        pa.field("receive_count", pa.int32()),
+        pa.field("first_receive", pa.timestamp("ms", tz="UTC")),
+        pa.field("delay_seconds", pa.int32()),
+        pa.field("attributes", pa.string()),
+        pa.field("message_attributes", pa.string()),
+        pa.field("md5_of_message_attributes", pa.string()),
+    ),
+    # Kafka: ``shard`` is "<topic>-<partition>", ``seq`` the offset as text, ``key`` the record key
+    # as UTF-8 text (base64 when it is not text), ``data`` the value, ``arrival`` the timestamp.
+    SourceKind.KAFKA: (
+        pa.field("topic", pa.string()),
+        pa.field("partition", pa.int32()),
+        pa.field("offset", pa.int64()),
+        pa.field("timestamp_type", pa.string()),
+        pa.field("key_bytes", pa.binary()),
+        pa.field("headers", pa.string()),
+    ),
 }
 
 
