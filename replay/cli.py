@@ -261,6 +261,11 @@ def capture_import(
     )
 
 
+# Command groups that live in their own modules register themselves on ``app`` / ``capture_app``
+# when imported here (each keeps its heavy imports inside its commands).
+from replay import cli_analysis, cli_capture  # noqa: E402, F401
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line and exit code 2."""
     try:
