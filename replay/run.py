@@ -27,10 +27,11 @@ from replay import ENGINE_VERSION, __version__
 from replay.atomic import atomic_directory
 from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
 from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
+from replay.engine import EngineRun
 from replay.errors import UserError
 from replay.function import FunctionModel, load_function
 from replay.options import EngineOptions
-from replay.streams import StreamEngine, StreamRun
+from replay.streams import StreamEngine
 from replay.timeutil import iso_ms
 
 RUN_FORMAT = "esm-replay.run/1"
@@ -221,7 +222,7 @@ def capture_fingerprint(path: Path) -> str:
 
 
 def write_run(
-    out: Path, meta: dict[str, Any], result: StreamRun, metrics: pa.Table, *, overwrite: bool
+    out: Path, meta: dict[str, Any], result: EngineRun, metrics: pa.Table, *, overwrite: bool
 ) -> None:
     """Write the five run files into a temporary sibling and rename it into place."""
     with atomic_directory(out, overwrite=overwrite) as tmp:
@@ -280,7 +281,7 @@ def _percentiles(values: np.ndarray) -> dict[str, int | None]:
     return {"p50": int(p50), "p99": int(p99), "max": int(values.max())}
 
 
-def summarize(result: StreamRun, config: EsmConfig) -> dict[str, Any]:
+def summarize(result: EngineRun, config: EsmConfig) -> dict[str, Any]:
     """The headline figures of a run (run.json ``summary``)."""
     rec = result.records
     inv = result.invocations
@@ -323,7 +324,7 @@ def summarize(result: StreamRun, config: EsmConfig) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- metrics
-def metrics_table(result: StreamRun, config: EsmConfig) -> pa.Table:
+def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
     """Per minute and shard, the CloudWatch figures the ESM would have emitted.
 
     IteratorAge is the age of the last record of each invoked batch (max per minute); Invocations,

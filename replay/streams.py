@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,44 +27,14 @@ import pyarrow as pa
 from replay import destinations, events
 from replay.capture import Capture
 from replay.config import EsmConfig, StartingPosition
-from replay.function import (
-    DEFAULT_MEMORY_MB,
-    DEFAULT_TIMEOUT_S,
-    FunctionModel,
-    InvokeResult,
-    LambdaContext,
-    compile_faults,
-    judge_faults,
-    resolve_handler,
-    throttled_at,
-)
+from replay.engine import PAYLOAD_LIMIT, EngineBase, EngineRun, FunctionIdentity, Progress
+from replay.function import FaultVerdict, FunctionModel, InvokeResult
 from replay.model import Disposition, SourceKind
 from replay.options import EngineOptions
 from replay.responses import ResponseVerdict, Verdict, judge_stream_response
-from replay.scheduler import Scheduler
 
-PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invoke request payload (1.2, 9)
 STATE_LIMIT = 1024 * 1024  # tumbling-window state per shard (B57)
 DEFAULT_RETENTION_H = 24.0
-NO_TIME = -1
-NEVER = np.iinfo(np.int64).max  # first_delivered before any delivery: min() keeps the first
-_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)
-
-DISPOSITIONS = [d.value for d in Disposition]
-_D = {d: i for i, d in enumerate(Disposition)}
-UNRESOLVED = -1
-
-
-@dataclass(frozen=True)
-class FunctionIdentity:
-    """Names that appear in events, contexts and failure records."""
-
-    name: str
-    arn: str
-    timeout_ms: int
-    memory_mb: int
-    reserved_concurrency: int | None
 
 
 @dataclass(eq=False)
@@ -113,69 +81,9 @@ class Lane:
     win_terminate: bool = False
 
 
-@dataclass(frozen=True)
-class StreamRun:
-    """What one stream replay produced, before it is written to disk."""
+StreamRun = EngineRun  # the name the stream engine's result had first
 
-    invocations: pa.Table
-    records: pa.Table
-    destinations: tuple[dict[str, Any], ...]
-    blocks: dict[str, tuple[tuple[int, int], ...]]
-    start_ms: int
-    end_ms: int
-    events: int
-
-
-class _InvocationLog:
-    """Column lists for invocations.parquet, appended once per attempt."""
-
-    COLUMNS = (
-        "invocation", "batch", "parent_batch", "shard", "lane", "start", "end", "records", "bytes",
-        "first_seq", "last_seq", "attempt", "cause", "result", "failed_items", "function_error",
-        "request_id", "iterator_age_ms", "next", "rule",
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
-
-    def add(self, *values: Any) -> None:
-        """Append one attempt; ``values`` follow COLUMNS without the leading ``invocation``."""
-        self.rows.append((len(self.rows), *values))
-
-    def start_order(self) -> list[int]:
-        """Attempts are logged when they end; DESIGN numbers them in the order they started."""
-        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i][5])  # stable on start
-        self.rows = [(n, *self.rows[i][1:]) for n, i in enumerate(order)]
-        return order
-
-    def table(self) -> pa.Table:
-        ts = pa.timestamp("ms", tz="UTC")
-        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.COLUMNS)
-        c = dict(zip(self.COLUMNS, columns, strict=True))
-        return pa.table(
-            {
-                "invocation": pa.array(c["invocation"], pa.int64()),
-                "batch": pa.array(c["batch"], pa.int64()),
-                "parent_batch": pa.array(c["parent_batch"], pa.int64()),
-                "shard": pa.array(c["shard"], pa.string()),
-                "lane": pa.array(c["lane"], pa.int32()),
-                "start": pa.array(c["start"], pa.int64()).cast(ts),
-                "end": pa.array(c["end"], pa.int64()).cast(ts),
-                "records": pa.array(c["records"], pa.int32()),
-                "bytes": pa.array(c["bytes"], pa.int64()),
-                "first_seq": pa.array(c["first_seq"], pa.string()),
-                "last_seq": pa.array(c["last_seq"], pa.string()),
-                "attempt": pa.array(c["attempt"], pa.int32()),
-                "cause": pa.array(c["cause"], pa.string()),
-                "result": pa.array(c["result"], pa.string()),
-                "failed_items": pa.array(c["failed_items"], pa.int32()),
-                "function_error": pa.array(c["function_error"], pa.string()),
-                "request_id": pa.array(c["request_id"], pa.string()),
-                "iterator_age_ms": pa.array(c["iterator_age_ms"], pa.int64()),
-                "next": pa.array(c["next"], pa.string()),
-                "rule": pa.array(c["rule"], pa.string()),
-            }
-        )
+FunctionIdentity = FunctionIdentity  # re-exported: run.py and tests read it from here
 
 
 @dataclass(frozen=True)
@@ -199,7 +107,7 @@ class _Attempt:
     outcome: _Outcome | None = None
 
 
-class StreamEngine:
+class StreamEngine(EngineBase):
     """Replays one capture of a Kinesis or DynamoDB stream under one ESM configuration."""
 
     def __init__(
@@ -212,98 +120,29 @@ class StreamEngine:
         options: EngineOptions | None = None,
         start_ms: int | None = None,
         until_ms: int | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if not capture.kind.is_stream:
             raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
-        self.capture = capture
-        self.kind = capture.kind
-        self.config = config
-        self.model = model
-        self.options = options or EngineOptions()
-        self.rng = random.Random(seed)
-        self.progress = progress
-        self.table = capture.records
-        n = self.table.num_rows
-        self.n = n
-        man = capture.manifest
-        self.start_ms = (
-            start_ms if start_ms is not None else (man.window_start_ms or self._first_arrival())
-        )
-        self.until_ms = until_ms
-        self.sched = Scheduler(self.start_ms)
-        source = man.source
-        self.ctx = events.EventContext(
-            kind=self.kind,
-            source_arn=source.arn
-            or config.event_source_arn
-            or _default_arn(self.kind, source.name),
-            region=source.region or _region_of(source.arn) or "us-east-1",
-            invoke_identity_arn=man.function.get("Role") or events.DEFAULT_INVOKE_IDENTITY_ARN,
-        )
-        self.fn = _function_identity(capture, config, model)
-        self.poll_ms = self.options.poll_interval_ms or (
-            1000 if self.kind is SourceKind.KINESIS else 250
-        )
-        retention_h = self.options.retention_hours or _retention_hours(source.settings)
+        super().__init__(
+            capture, config, model, seed=seed, options=options, start_ms=start_ms,
+            until_ms=until_ms, progress=progress,
+        )  # fmt: skip
+        default_poll = 1000 if self.kind is SourceKind.KINESIS else 250
+        self.poll_ms = self.options.poll_interval_ms or default_poll
+        settings = capture.manifest.source.settings
+        retention_h = self.options.retention_hours or _retention_hours(settings)
         self.retention_ms = round(retention_h * 3_600_000)
-        self.max_age_ms = (
-            config.maximum_record_age_s * 1000 if config.maximum_record_age_s >= 0 else None
-        )
+        age = config.maximum_record_age_s
+        self.max_age_ms = age * 1000 if age >= 0 else None
         self.window_ms = config.batching_window_ms
         self.tumbling_ms = config.tumbling_window_s * 1000
         self.payload_limit = PAYLOAD_LIMIT - events.envelope_overhead(self.ctx)
-        # Per-record columns as numpy, once.
-        self.arrival = self.table.column("arrival").cast(pa.int64()).to_numpy()
-        self.size = self.table.column("size").to_numpy().astype(np.int64)
-        self.cum_size_all = np.concatenate(([0], np.cumsum(self.size)))
-        self.seq_col = self.table.column("seq").combine_chunks()
-        self.seqs = self.seq_col.to_numpy(zero_copy_only=False)  # str per row: cheap scalar access
-        self.disp = np.full(n, UNRESOLVED, dtype=np.int8)
-        self.reason = np.full(n, -1, dtype=np.int16)
-        self.reasons: list[str] = []
-        self.deliveries = np.zeros(n, dtype=np.int32)
-        self.first_delivered = np.full(n, NEVER, dtype=np.int64)
-        self.done = np.full(n, NO_TIME, dtype=np.int64)
-        self.resolved = 0
-        self.log = _InvocationLog()
-        self.destinations: list[dict[str, Any]] = []
-        self.in_flight = 0
         self.running: dict[int, _Attempt] = {}  # attempts in flight, by batch id
-        self.next_batch = 0
-        self.fault_masks = compile_faults(model, self.table)
-        self.needs_seen = any(f.times is not None for f in model.faults)
-        self.handler = resolve_handler(model.handler) if model.handler else None
-        self.matched = self._filter_mask()
         self.lanes: list[Lane] = []
         self.lanes_by_shard: dict[str, list[Lane]] = {}
-        self.attempt_rows: list[np.ndarray] | None = (
-            None  # set to [] to keep each attempt's rows (tests, explain)
-        )
 
     # ------------------------------------------------------------------ set-up
-    def _first_arrival(self) -> int:
-        return (
-            int(self.table.column("arrival").cast(pa.int64()).to_numpy().min())
-            if self.table.num_rows
-            else 0
-        )
-
-    def _filter_mask(self) -> np.ndarray:
-        """B52–B54: evaluate FilterCriteria once per record, in chunks of event records."""
-        if not self.config.filter_patterns:
-            return np.ones(self.n, dtype=bool)
-        from replay.filters import FilterSet, match_records
-
-        filters = FilterSet.from_texts(self.config.filter_patterns)
-        mask = np.empty(self.n, dtype=bool)
-        step = 50_000
-        for lo in range(0, self.n, step):
-            rows = np.arange(lo, min(lo + step, self.n))
-            recs = events.build_records(self.table, rows, self.ctx)
-            mask[lo : lo + len(rows)] = match_records(self.kind, filters, recs)
-        return mask
-
     def _eligible_mask(self) -> tuple[np.ndarray, str]:
         """Starting position relative to the replay start (DESIGN: time), and B30's startup gap."""
         cfg = self.config
@@ -361,44 +200,9 @@ class StreamEngine:
                 self.lanes.append(lane)
                 self.lanes_by_shard.setdefault(shard, []).append(lane)
 
-    # ------------------------------------------------------------------ bookkeeping
-    def _reason_code(self, reason: str) -> int:
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-        return self.reasons.index(reason)
-
-    def _resolve(self, rows: np.ndarray, disp: Disposition, reason: str, t: int) -> None:
-        """Give ``rows`` their one final disposition (rows already resolved are left alone)."""
-        n = len(rows)
-        if not n:
-            return
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
-        if hi - lo == n and (self.disp[lo:hi] == UNRESOLVED).all():
-            # a contiguous run of unresolved rows: the common case, done with slices
-            self.disp[lo:hi] = _D[disp]
-            self.reason[lo:hi] = self._reason_code(reason) if reason else -1
-            self.done[lo:hi] = t
-            self.resolved += n
-            return
-        rows = rows[self.disp[rows] == UNRESOLVED]
-        if not len(rows):
-            return
-        self.disp[rows] = _D[disp]
-        self.reason[rows] = self._reason_code(reason) if reason else -1
-        self.done[rows] = t
-        self.resolved += len(rows)
-
-    def _seq(self, row: int) -> str:
-        return str(self.seqs[row])
-
     def _new_batch(self, rows: np.ndarray, cause: str, parent: int | None = None) -> Batch:
         self.next_batch += 1
         return Batch(id=self.next_batch, rows=rows, cause=cause, parent=parent)
-
-    def _request_id(self) -> str:
-        """A version-4 UUID drawn from the seeded generator (deterministic per seed)."""
-        h = f"{self.rng.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _backoff(self, lane: Lane) -> int:
         sched = self.options.retry_backoff_ms
@@ -406,7 +210,7 @@ class StreamEngine:
         return sched[i]
 
     # ------------------------------------------------------------------ run
-    def run(self) -> StreamRun:
+    def run(self) -> EngineRun:
         """Simulate until every record has its disposition (or the horizon), then collect outputs."""
         if not self.config.enabled:
             self._resolve(np.arange(self.n), Disposition.UNPROCESSED, "Disabled", self.start_ms)
@@ -415,68 +219,21 @@ class StreamEngine:
             for lane in self.lanes:
                 if not lane.waiting_on:
                     self.sched.at(self.start_ms, self._wake, lane, lane.token)
-        progress = self.progress
-        on_step = None
-        if progress is not None:
-
-            def on_step(_now: int) -> None:
-                progress(self.resolved, self.n)
-
-        self.sched.run(self.until_ms, on_step)
-        end = self.sched.now
+        end = self._simulate()
         for attempt in self.running.values():
             # cut off by --until: the attempt started (its records count a delivery) but never ended
             self._log(attempt, "in-flight", "horizon", "")
-        left = np.flatnonzero(self.disp == UNRESOLVED)
-        self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
         for lane in self.lanes:
             if lane.block_start is not None:
                 lane.blocks.append((lane.block_start, end))
                 lane.block_start = None
-        if self.progress:
-            self.progress(self.resolved, self.n)
-        order = self.log.start_order()
-        if self.attempt_rows is not None:
-            self.attempt_rows = [self.attempt_rows[i] for i in order]
-        return StreamRun(
-            invocations=self.log.table(),
-            records=self._records_table(),
-            destinations=tuple(self.destinations),
-            blocks=self._blocks(),
-            start_ms=self.start_ms,
-            end_ms=end,
-            events=self.sched.events,
-        )
+        return self._collect(end, self._blocks())
 
-    def _blocks(self) -> dict[str, tuple[tuple[int, int], ...]]:
+    def _blocks(self) -> dict[str, list[tuple[int, int]]]:
         out: dict[str, list[tuple[int, int]]] = {}
         for lane in self.lanes:
             out.setdefault(lane.shard, []).extend(lane.blocks)
-        return {s: tuple(_union(v)) for s, v in out.items()}
-
-    def _records_table(self) -> pa.Table:
-        ts = pa.timestamp("ms", tz="UTC")
-        reasons = np.array([*self.reasons, None], dtype=object)
-        first = self.first_delivered
-        first = np.where(first == NEVER, NO_TIME, first)
-        done = self.done
-        processed = self.disp == _D[Disposition.PROCESSED]
-        latency = np.where(processed, done - self.arrival, NO_TIME)
-        return pa.table(
-            {
-                "shard": self.table.column("shard"),
-                "seq": self.table.column("seq"),
-                "pos": self.table.column("pos"),
-                "disposition": pa.array(
-                    np.array(DISPOSITIONS, dtype=object)[self.disp], pa.string()
-                ),
-                "reason": pa.array(reasons[self.reason], pa.string()),
-                "deliveries": pa.array(self.deliveries, pa.int32()),
-                "first_delivered": pa.array(first, pa.int64(), mask=first == NO_TIME).cast(ts),
-                "done": pa.array(done, pa.int64(), mask=done == NO_TIME).cast(ts),
-                "latency_ms": pa.array(latency, pa.int64(), mask=latency == NO_TIME),
-            }
-        )
+        return out
 
     # ------------------------------------------------------------------ lane loop
     def _wake(self, lane: Lane, token: int) -> None:
@@ -678,19 +435,9 @@ class StreamEngine:
                 self._after_resolution(lane, now)
                 return
         batch.attempts += 1
-        reserved = self.fn.reserved_concurrency
-        rows = batch.rows
-        n = len(rows)
-        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if n else (0, 0)
-        contiguous = hi - lo == n
-        if contiguous:
-            nbytes = int(self.cum_size_all[hi] - self.cum_size_all[lo])
-        else:
-            nbytes = int(self.size[rows].sum())
+        nbytes = self._nbytes(batch.rows)
         oversize = nbytes > self.payload_limit and len(batch.rows) == 1
-        if (self.model.throttles and throttled_at(self.model, now)) or (
-            reserved is not None and self.in_flight >= reserved
-        ):
+        if self._throttled(now):
             self._before_invocation_error(lane, batch, now, nbytes, "throttled", "B22")
             return
         if oversize:
@@ -703,14 +450,10 @@ class StreamEngine:
         self.in_flight += 1
         lane.busy = True
         request_id = self._request_id()
-        outcome = self._call(lane, batch, now, request_id, nbytes)
-        if contiguous and n:
-            self.deliveries[lo:hi] += 1
-            first = self.first_delivered[lo:hi]
-            np.minimum(first, now, out=first)
-        elif n:
-            self.deliveries[rows] += 1
-            np.minimum.at(self.first_delivered, rows, now)
+        outcome = self._call(
+            lane, batch, request_id, nbytes
+        )  # before counting: faults see deliveries
+        self._delivered(batch.rows, now)
         batch.invokes += 1
         end = now + outcome.duration_ms
         attempt = _Attempt(lane, batch, now, request_id, nbytes, outcome)
@@ -737,35 +480,23 @@ class StreamEngine:
         self.sched.at(now + wait, self._invoke, lane, batch)
         lane.busy = True  # the lane waits for this batch; nothing else may start
 
-    def _call(self, lane: Lane, batch: Batch, now: int, request_id: str, nbytes: int) -> _Outcome:
-        """Run the function model on one batch: faults decide first, then the handler if any.
-
-        A handler exception is a function error (B42); a duration beyond the timeout is a timeout,
-        which the ESM treats as a function error (B24).
-        """
+    def _call(self, lane: Lane, batch: Batch, request_id: str, nbytes: int) -> _Outcome:
+        """Run the function model on one batch and read its response with the stream rules."""
         rows = batch.rows
-        verdict = None
-        if self.fault_masks:
-            seen = self.deliveries[rows] + 1 if self.needs_seen else rows
-            verdict = judge_faults(self.model, self.fault_masks, rows, seen, self.rng)
-        extra = round(verdict.extra_ms) if verdict else 0
-        duration = self.model.duration.of(len(rows), nbytes) + extra
-        error = verdict.error if verdict else None
-        if self.handler is not None:
-            try:
-                response = self.handler(self._event(lane, batch), self._context(request_id))
-            except Exception:
-                error = error or "Unhandled"
-                response = None
-        else:
-            response = self._modelled_response(lane, rows, verdict)
-        if (verdict is not None and verdict.timeout) or duration > self.fn.timeout_ms:
-            return _Outcome(InvokeResult.TIMEOUT, self.fn.timeout_ms, "Unhandled", None, 0)
-        if error:
-            return _Outcome(InvokeResult.ERROR, duration, "Unhandled", None, 0)
-        return self._judge(rows, response, duration)
+        run = self._run_model(
+            rows,
+            nbytes,
+            request_id,
+            lambda: self._event(lane, batch),
+            lambda verdict: self._modelled_response(lane, rows, verdict),
+        )
+        if run.timed_out:
+            return _Outcome(InvokeResult.TIMEOUT, run.duration_ms, "Unhandled", None, 0)
+        if run.error:
+            return _Outcome(InvokeResult.ERROR, run.duration_ms, "Unhandled", None, 0)
+        return self._judge(rows, run.response, run.duration_ms)
 
-    def _modelled_response(self, lane: Lane, rows: np.ndarray, verdict: Any) -> Any:
+    def _modelled_response(self, lane: Lane, rows: np.ndarray, verdict: FaultVerdict | None) -> Any:
         """The response a fault model returns: reported records, plus the state a window needs."""
         response: dict[str, Any] | None = None
         if verdict is not None and verdict.reported is not None:
@@ -807,19 +538,6 @@ class StreamEngine:
                 terminated_early=batch.terminated_early,
             )
         return events.build_event(records, self.ctx, window)
-
-    def _context(self, request_id: str) -> LambdaContext:
-        fn = self.fn
-        return LambdaContext(
-            function_name=fn.name,
-            function_version="$LATEST",
-            invoked_function_arn=fn.arn,
-            memory_limit_in_mb=fn.memory_mb,
-            aws_request_id=request_id,
-            log_group_name=f"/aws/lambda/{fn.name}",
-            log_stream_name="esm-replay",
-            timeout_ms=fn.timeout_ms,
-        )
 
     # ------------------------------------------------------------------ completion
     def _complete(self, att: _Attempt) -> None:
@@ -1069,58 +787,8 @@ class StreamEngine:
         )
 
 
-def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def _region_of(arn: str | None) -> str | None:
-    parts = (arn or "").split(":")
-    return parts[3] if len(parts) > 4 and parts[3] else None
-
-
-def _account_of(arn: str | None) -> str | None:
-    parts = (arn or "").split(":")
-    return parts[4] if len(parts) > 4 and parts[4] else None
-
-
-def _default_arn(kind: SourceKind, name: str | None) -> str:
-    if kind is SourceKind.DYNAMODB:
-        return f"arn:aws:dynamodb:us-east-1:123456789012:table/{name or 'table'}/stream/1970-01-01T00:00:00.000"
-    return f"arn:aws:kinesis:us-east-1:123456789012:stream/{name or 'stream'}"
-
-
 def _retention_hours(settings: dict[str, Any]) -> float:
     for key in ("RetentionPeriodHours", "retention_hours"):
         if key in settings:
             return float(settings[key])
     return DEFAULT_RETENTION_H
-
-
-def _function_identity(
-    capture: Capture, config: EsmConfig, model: FunctionModel
-) -> FunctionIdentity:
-    """The function's name, ARN and limits: model first, then the captured configuration."""
-    captured = capture.manifest.function
-    source_arn = capture.manifest.source.arn
-    region = _region_of(source_arn) or capture.manifest.source.region or "us-east-1"
-    account = _account_of(source_arn) or "123456789012"
-    name = (
-        model.name or captured.get("FunctionName") or config.function_name or "esm-replay-function"
-    )
-    if name.startswith("arn:"):
-        arn = name
-        name = name.split(":")[6] if len(name.split(":")) > 6 else name
-    else:
-        arn = captured.get("FunctionArn") or f"arn:aws:lambda:{region}:{account}:function:{name}"
-    timeout_s = model.timeout_s or captured.get("Timeout") or DEFAULT_TIMEOUT_S
-    memory = model.memory_mb or captured.get("MemorySize") or DEFAULT_MEMORY_MB
-    reserved = model.reserved_concurrency
-    if reserved is None:
-        reserved = captured.get("ReservedConcurrentExecutions")
-    return FunctionIdentity(name, arn, round(float(timeout_s) * 1000), int(memory), reserved)
