@@ -10,7 +10,7 @@ records table. Engines subclass :class:`EngineBase`; the scheduler drives them.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,8 +140,11 @@ class EngineBase:
         start_ms: int | None = None,
         until_ms: int | None = None,
         progress: Progress | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.capture = capture
+        # the source's own settings (queue attributes, retention...), with Source.X overrides
+        self.settings = dict(capture.manifest.source.settings if settings is None else settings)
         self.kind = capture.kind
         self.config = config
         self.model = model

@@ -60,6 +60,7 @@ class RunRequest:
     until_ms: int | None = None
     overrides: tuple[str, ...] = ()
     config_source: str = "default"
+    source_settings: dict[str, Any] | None = None  # None: the capture's own settings
 
 
 @dataclass(frozen=True)
@@ -79,33 +80,45 @@ class RunResult:
         return dict(self.meta["summary"])
 
 
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The configuration a replay runs with, where it came from, and the source's settings."""
+
+    config: EsmConfig
+    source: str
+    source_settings: dict[str, Any]
+
+
 def resolve_config(
     capture: Capture, config_path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()
-) -> tuple[EsmConfig, str]:
+) -> ResolvedConfig:
     """The ESM configuration of a replay: the given file, else the one captured, else defaults.
 
     Without a file or a captured configuration the ESM runs with the documented defaults and
     StartingPosition TRIM_HORIZON (it reads the whole capture), which the run records.
+    ``--set Source.X=V`` overrides land in ``source_settings`` (the queue's VisibilityTimeout, a
+    stream's RetentionPeriodHours, ...), on top of the settings the capture recorded.
     """
     kind, fifo = capture.kind, capture.manifest.source.fifo
     if config_path is not None:
-        config, _ = load_config(config_path, kind=kind, fifo=fifo, overrides=overrides)
-        return config, str(config_path)
-    if capture.manifest.esm:
+        config, src = load_config(config_path, kind=kind, fifo=fifo, overrides=overrides)
+        origin = str(config_path)
+    elif capture.manifest.esm:
         where = f"{capture.path / MANIFEST}: esm[0]"
-        config, _ = parse_config(
-            dict(capture.manifest.esm[0]), kind=kind, fifo=fifo, where=where, overrides=overrides
-        )
-        return config, "capture"
-    base = default_config(
-        kind, fifo=fifo, starting_position=StartingPosition.TRIM_HORIZON if kind.is_stream else None
-    )
-    if overrides:
-        config, _ = parse_config(
-            base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
-        )
-        return config, "defaults"
-    return base, "defaults"
+        raw = dict(capture.manifest.esm[0])
+        config, src = parse_config(raw, kind=kind, fifo=fifo, where=where, overrides=overrides)
+        origin = "capture"
+    else:
+        position = StartingPosition.TRIM_HORIZON if kind.is_stream else None
+        base = default_config(kind, fifo=fifo, starting_position=position)
+        config, src = base, {}
+        if overrides:
+            config, src = parse_config(
+                base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
+            )
+        origin = "defaults"
+    settings = {**capture.manifest.source.settings, **src}
+    return ResolvedConfig(config, origin, settings)
 
 
 def replay(
@@ -131,18 +144,19 @@ def replay(
     if target.exists() and not overwrite:
         raise UserError(f"{target}: already exists; choose another output or pass --overwrite")
     capture = read_capture(capture_path)
-    config, config_source = resolve_config(capture, config_path, overrides)
+    resolved = resolve_config(capture, config_path, overrides)
     model = load_function(function)
     request = RunRequest(
         capture=Path(capture_path),
-        config=config,
+        config=resolved.config,
         model=model,
         seed=seed,
         options=options or EngineOptions(),
         start_ms=start_ms,
         until_ms=until_ms,
         overrides=tuple(overrides),
-        config_source=config_source,
+        config_source=resolved.source,
+        source_settings=resolved.source_settings,
     )
     return run_capture(capture, request, target, overwrite=overwrite, progress=progress)
 
@@ -167,6 +181,7 @@ def run_capture(
             start_ms=request.start_ms,
             until_ms=request.until_ms,
             progress=progress,
+            settings=request.source_settings,
         )
         result = engine.run()
         identity = engine.fn
@@ -188,6 +203,7 @@ def run_capture(
         "config_source": request.config_source,
         "overrides": list(request.overrides),
         "config": request.config.to_aws(),
+        "source_settings": engine.settings,
         "function": {
             **request.model.to_json(),
             "resolved": {

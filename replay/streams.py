@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,17 +122,17 @@ class StreamEngine(EngineBase):
         start_ms: int | None = None,
         until_ms: int | None = None,
         progress: Progress | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
         if not capture.kind.is_stream:
             raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
         super().__init__(
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress,
+            until_ms=until_ms, progress=progress, settings=settings,
         )  # fmt: skip
         default_poll = 1000 if self.kind is SourceKind.KINESIS else 250
         self.poll_ms = self.options.poll_interval_ms or default_poll
-        settings = capture.manifest.source.settings
-        retention_h = self.options.retention_hours or _retention_hours(settings)
+        retention_h = self.options.retention_hours or _retention_hours(self.settings)
         self.retention_ms = round(retention_h * 3_600_000)
         age = config.maximum_record_age_s
         self.max_age_ms = age * 1000 if age >= 0 else None
