@@ -1,4 +1,4 @@
-"""replay.events: event records rebuilt from capture rows, byte for byte (B90, B91, K01, D01, 2.7).
+"""replay.events: event records rebuilt from capture rows, byte for byte (B90–B94, K01, D01, S01–S03, 2.7).
 
 Each test puts capture rows in and expects the exact JSON AWS sends out.
 """
@@ -19,13 +19,16 @@ from hypothesis import strategies as st
 from replay.capture import conform
 from replay.events import (
     EVENT_OVERHEAD,
+    RECEIPT_HANDLE_LENGTH,
     EventContext,
+    SqsDelivery,
     WindowInfo,
     build_event,
     build_records,
     dynamodb_size_bytes,
     envelope_overhead,
     event_json,
+    receipt_handle,
     record_sizes,
 )
 from replay.model import SourceKind
@@ -495,11 +498,6 @@ def test_sizes_of_keys_that_json_escapes_and_null_keys() -> None:
     assert record_sizes(table, K_CTX).to_pylist() == [len(compact(r)) + 1 for r in records]
 
 
-def test_sizes_for_other_kinds_are_not_computed_here() -> None:
-    with pytest.raises(NotImplementedError):
-        record_sizes(kinesis_table(k01_rows()[1]), EventContext(SourceKind.SQS, "arn", "r"))
-
-
 record_strategy = st.fixed_dictionaries(
     {
         "shard": st.sampled_from(["shardId-000000000000", 'odd"shard', "shardId-000000000001"]),
@@ -520,3 +518,448 @@ def test_size_identity_property(rows: list[dict[str, Any]]) -> None:
     sizes = record_sizes(table, K_CTX).to_pylist()
     assert sizes == [len(compact(r)) + 1 for r in records]
     assert len(event_json(build_event(records, K_CTX))) == EVENT_OVERHEAD + sum(sizes)
+
+
+# --------------------------------------------------------------------------- SQS (S01–S03, B92)
+
+Q_ARN = "arn:aws:sqs:us-east-1:111111111111:test-queue"
+Q_CTX = EventContext(SourceKind.SQS, Q_ARN, "us-east-1")
+SENT = 1732545000571
+
+
+def sqs_table(rows: list[dict[str, Any]], shard: str = "test-queue") -> pa.Table:
+    """Capture rows from dicts: message_id, body (str or bytes), sent (ms) and any SQS column."""
+    columns: dict[str, list[Any]] = {
+        "shard": [shard] * len(rows),
+        "seq": [r.get("seq", r["message_id"]) for r in rows],
+        "pos": list(range(len(rows))),
+        "arrival": [r.get("sent", SENT) for r in rows],
+        "key": [r.get("group_id") for r in rows],
+        "data": [r["body"].encode() if isinstance(r["body"], str) else r["body"] for r in rows],
+        "size": [0] * len(rows),
+    }
+    extra = sorted({k for r in rows for k in r} - {"seq", "sent", "body"})
+    for name in extra:
+        columns[name] = [r.get(name) for r in rows]
+    table = pa.table(
+        {
+            **columns,
+            "arrival": pa.array(columns["arrival"], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+        }
+    )
+    return conform(table, SourceKind.SQS)
+
+
+def sqs_row(message_id: str = "059f36b4-87a3-44ab-83d2-661975830a7d", **kw: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "message_id": message_id,
+        "body": '{"foo":"bar"}',
+        "sender_id": "AIDAIENQZJOLO23YVJ4VO",
+        "md5_of_body": "9bb58f26192e4ba00f01e2e7b136bbd8",
+    }
+    row.update(kw)
+    return row
+
+
+def test_s01_sqs_event_rebuilt_byte_for_byte() -> None:
+    """S01: body verbatim, four attributes, messageAttributes {}, md5OfMessageAttributes null."""
+    table = sqs_table([sqs_row()])
+    event = build_event(build_records(table, [0], Q_CTX), Q_CTX)
+    handle = receipt_handle("059f36b4-87a3-44ab-83d2-661975830a7d", 1)
+    assert (
+        event_json(event)
+        == (
+            '{"Records":[{"messageId":"059f36b4-87a3-44ab-83d2-661975830a7d",'
+            f'"receiptHandle":"{handle}",'
+            '"body":"{\\"foo\\":\\"bar\\"}",'
+            '"attributes":{"ApproximateReceiveCount":"1","SentTimestamp":"1732545000571",'
+            '"SenderId":"AIDAIENQZJOLO23YVJ4VO","ApproximateFirstReceiveTimestamp":"1732545000571"},'
+            '"messageAttributes":{},"md5OfMessageAttributes":null,'
+            '"md5OfBody":"9bb58f26192e4ba00f01e2e7b136bbd8","eventSource":"aws:sqs",'
+            f'"eventSourceARN":"{Q_ARN}","awsRegion":"us-east-1"}}]}}'
+        ).encode()
+    )
+
+
+def test_s03_message_attributes_shape_and_md5() -> None:
+    """S03: each attribute {stringValue|binaryValue, stringListValues, binaryListValues, dataType}."""
+    attrs = {
+        "Title": {
+            "stringValue": "The Whistler",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "String",
+        },
+        "Author": {
+            "stringValue": "John Grisham",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "String",
+        },
+        "WeeksOn": {
+            "stringValue": "6",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Number",
+        },
+        "Blob": {
+            "binaryValue": "AAEC",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Binary",
+        },
+    }
+    row = sqs_row(
+        message_attributes=compact(attrs).decode(),
+        md5_of_message_attributes="d25a6aea97eb8f585bfa92d314504a92",
+    )
+    (record,) = build_records(sqs_table([row]), [0], Q_CTX)
+    assert record["messageAttributes"] == attrs
+    assert list(record["messageAttributes"]) == ["Title", "Author", "WeeksOn", "Blob"]
+    assert record["md5OfMessageAttributes"] == "d25a6aea97eb8f585bfa92d314504a92"
+    assert list(record) == [
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfMessageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    ]
+
+
+def test_b92_fifo_record_matches_the_docs_example() -> None:
+    """B92: the with-sqs.html FIFO example, byte for byte (its receipt handle is truncated there)."""
+    arn = "arn:aws:sqs:us-east-2:123456789012:fifo.fifo"
+    ctx = EventContext(SourceKind.SQS, arn, "us-east-2")
+    row = {
+        "message_id": "11d6ee51-4cc7-4302-9e22-7cd8afdaadf5",
+        "seq": "18849496460467696128",
+        "sent": 1573251510774,
+        "body": "Test message.",
+        "sender_id": "AIDAIO23YVJENQZJOL4VO",
+        "group_id": "1",
+        "dedup_id": "1",
+        "sequence_number": "18849496460467696128",
+        "md5_of_body": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+    }
+    table = sqs_table([row], shard="fifo.fifo")
+    docs = {
+        "Records": [
+            {
+                "messageId": "11d6ee51-4cc7-4302-9e22-7cd8afdaadf5",
+                "receiptHandle": "AQEBBX8nesZEXmkhsmZeyIE8iQAMig7qw...",
+                "body": "Test message.",
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1573251510774",
+                    "SequenceNumber": "18849496460467696128",
+                    "MessageGroupId": "1",
+                    "SenderId": "AIDAIO23YVJENQZJOL4VO",
+                    "MessageDeduplicationId": "1",
+                    "ApproximateFirstReceiveTimestamp": "1573251510774",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-2",
+            }
+        ]
+    }
+    (record,) = build_records(table, [0], ctx)
+    # The docs' example predates md5OfMessageAttributes (S01 shows it, null, after messageAttributes).
+    assert record.pop("md5OfMessageAttributes") is None
+    record["receiptHandle"] = docs["Records"][0]["receiptHandle"]
+    assert compact(build_event([record], ctx)) == compact(docs)
+
+
+def test_attribute_order_follows_real_events() -> None:
+    """AWSTraceHeader right after ApproximateReceiveCount and DeadLetterQueueSourceArn first, as in
+    events recorded from AWS (the HashMap model of events.order_sqs_attributes)."""
+    row = sqs_row(
+        trace_header="Root=1-646f68f6-29168d517efd3a056d14b505;Parent=678c8388376f339d;Sampled=0",
+        attributes=compact(
+            {
+                "ApproximateReceiveCount": "3",
+                "DeadLetterQueueSourceArn": "arn:aws:sqs:us-east-1:111111111111:source",
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            }
+        ).decode(),
+    )
+    (record,) = build_records(sqs_table([row]), [0], Q_CTX)
+    assert list(record["attributes"]) == [
+        "DeadLetterQueueSourceArn",
+        "ApproximateReceiveCount",
+        "AWSTraceHeader",
+        "SentTimestamp",
+        "SenderId",
+        "ApproximateFirstReceiveTimestamp",
+    ]
+    # Typed columns win over the captured JSON: the receive count is the delivery's, not "3".
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_s02_each_delivery_has_its_count_first_receive_and_handle() -> None:
+    """S02: the second receive carries ApproximateReceiveCount "2" and a new receipt handle."""
+    table = sqs_table([sqs_row("m1"), sqs_row("m2", sent=SENT + 5)])
+    first = build_records(table, [0, 1], Q_CTX)
+    delivery = SqsDelivery(
+        receive_counts=[2, 1],
+        first_receive_ms=[SENT + 20, SENT + 30],
+        receipt_handles=[receipt_handle("m1", 2), receipt_handle("m2", 1)],
+    )
+    second = build_records(table, [0, 1], Q_CTX, sqs=delivery)
+    assert second[0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert second[0]["attributes"]["ApproximateFirstReceiveTimestamp"] == str(SENT + 20)
+    assert second[0]["receiptHandle"] != first[0]["receiptHandle"]
+    assert second[1]["receiptHandle"] == first[1]["receiptHandle"]
+    assert first[1]["attributes"]["ApproximateFirstReceiveTimestamp"] == str(SENT + 5)
+    with pytest.raises(ValueError, match="one per row"):
+        build_records(table, [0, 1], Q_CTX, sqs=SqsDelivery([1], [SENT], ["h"]))
+
+
+def test_receipt_handles_are_deterministic_realistic_and_fixed_length() -> None:
+    handles = {receipt_handle(m, c) for m in ("a", "b") for c in (1, 2, 10, 100)}
+    assert len(handles) == 8
+    assert receipt_handle("a", 1) == receipt_handle("a", 1)
+    for h in handles:
+        assert h.startswith("AQEB")
+        assert len(h) == RECEIPT_HANDLE_LENGTH
+        base64.b64decode(h, validate=True)
+
+
+def test_sqs_fallbacks_md5_of_body_and_message_id() -> None:
+    row = {"message_id": None, "seq": "m-7", "body": "hello"}
+    (record,) = build_records(sqs_table([row]), [0], Q_CTX)
+    assert record["messageId"] == "m-7"
+    assert record["md5OfBody"] == "5d41402abc4b2a76b9719d911017c592"
+    assert list(record["attributes"]) == [
+        "ApproximateReceiveCount",
+        "SentTimestamp",
+        "ApproximateFirstReceiveTimestamp",
+    ]
+
+
+sqs_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "message_id": st.uuids().map(str),
+            "body": st.text(max_size=30),
+            "sent": st.integers(0, 4_102_444_800_000),
+        },
+        optional={
+            "sender_id": st.text(max_size=10),
+            "trace_header": st.text(max_size=10),
+            "group_id": st.text(min_size=1, max_size=5),
+            "dedup_id": st.text(max_size=5),
+            "sequence_number": st.integers(0, 10**20).map(str),
+            "md5_of_body": st.text(min_size=32, max_size=32, alphabet="0123456789abcdef"),
+            "md5_of_message_attributes": st.text(max_size=32, alphabet="0123456789abcdef"),
+            "message_attributes": st.dictionaries(
+                st.text(min_size=1, max_size=5),
+                st.fixed_dictionaries(
+                    {
+                        "stringValue": st.text(max_size=5),
+                        "stringListValues": st.just([]),
+                        "binaryListValues": st.just([]),
+                        "dataType": st.sampled_from(["String", "Number"]),
+                    }
+                ),
+                max_size=2,
+            ).map(lambda d: compact(d).decode()),
+            "attributes": st.dictionaries(
+                st.sampled_from(
+                    ["SenderId", "DeadLetterQueueSourceArn", 'Custom"', "SentTimestamp"]
+                ),
+                st.text(max_size=6),
+                max_size=3,
+            ).map(lambda d: compact(d).decode()),
+        },
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sqs_rows)
+def test_sqs_size_identity_property(rows: list[dict[str, Any]]) -> None:
+    """For any SQS rows: each size is its first-receive record's compact JSON + 1, summing to the
+    event's length with EVENT_OVERHEAD."""
+    table = sqs_table(rows)
+    records = build_records(table, range(len(rows)), Q_CTX)
+    sizes = record_sizes(table, Q_CTX).to_pylist()
+    assert sizes == [len(compact(r)) + 1 for r in records]
+    assert len(event_json(build_event(records, Q_CTX))) == envelope_overhead(Q_CTX) + sum(sizes)
+
+
+def test_sqs_sizes_of_non_compact_message_attributes_and_later_receives() -> None:
+    """Stored JSON that is not compact is sized by serialising; a 10th receive adds one byte."""
+    loose = '{"A": {"stringValue": "x", "dataType": "String"}}'
+    table = sqs_table([sqs_row(message_attributes=loose), sqs_row("m2")])
+    records = build_records(table, [0, 1], Q_CTX)
+    assert record_sizes(table, Q_CTX).to_pylist() == [len(compact(r)) + 1 for r in records]
+    tenth = build_records(
+        table, [1], Q_CTX, sqs=SqsDelivery([10], [SENT], [receipt_handle("m2", 10)])
+    )
+    assert len(compact(tenth[0])) == len(compact(records[1])) + 1
+
+
+# --------------------------------------------------------------------------- Kafka (B93, B94)
+
+MSK_ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/vpc-2priv-2pub/751d2973-a626-431c-9d4e-d7975eb44dd7-2"
+SERVERS = "b-2.demo-cluster-1.a1bcde.c1.kafka.us-east-1.amazonaws.com:9092,b-1.demo-cluster-1.a1bcde.c1.kafka.us-east-1.amazonaws.com:9092"
+MSK_CTX = EventContext(SourceKind.KAFKA, MSK_ARN, "us-east-1", bootstrap_servers=SERVERS)
+SELF_CTX = EventContext(
+    SourceKind.KAFKA, "", "", bootstrap_servers=SERVERS, kafka_self_managed=True
+)
+
+
+def kafka_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Capture rows from dicts: topic, partition, offset, ts, value, and optional key/headers/type."""
+    return conform(
+        pa.table(
+            {
+                "shard": [f"{r['topic']}-{r['partition']}" for r in rows],
+                "seq": [str(r["offset"]) for r in rows],
+                "pos": list(range(len(rows))),
+                "arrival": pa.array([r["ts"] for r in rows], pa.int64()).cast(
+                    pa.timestamp("ms", tz="UTC")
+                ),
+                "key": [None] * len(rows),
+                "data": pa.array([r["value"] for r in rows], pa.binary()),
+                "size": [0] * len(rows),
+                "topic": [r.get("topic_column", r["topic"]) for r in rows],
+                "partition": pa.array([r["partition"] for r in rows], pa.int32()),
+                "offset": pa.array([r["offset"] for r in rows], pa.int64()),
+                "timestamp_type": [r.get("type") for r in rows],
+                "key_bytes": pa.array([r.get("key") for r in rows], pa.binary()),
+                "headers": [r.get("headers") for r in rows],
+            }
+        ),
+        SourceKind.KAFKA,
+    )
+
+
+HEADER = '[{"headerKey":[104,101,97,100,101,114,86,97,108,117,101]}]'
+
+
+def test_b93_b94_msk_event_matches_the_docs_example() -> None:
+    """B93/B94: the with-msk.html example event, byte for byte."""
+    table = kafka_table(
+        [
+            {
+                "topic": "mytopic",
+                "partition": 0,
+                "offset": 15,
+                "ts": 1545084650987,
+                "type": "CREATE_TIME",
+                "key": b"recordKey",
+                "value": b'{"key":"value"}',
+                "headers": HEADER,
+            }
+        ]
+    )
+    event = build_event(build_records(table, [0], MSK_CTX), MSK_CTX)
+    assert (
+        event_json(event)
+        == (
+            '{"eventSource":"aws:kafka",'
+            f'"eventSourceArn":"{MSK_ARN}",'
+            f'"bootstrapServers":"{SERVERS}",'
+            '"records":{"mytopic-0":[{"topic":"mytopic","partition":0,"offset":15,'
+            '"timestamp":1545084650987,"timestampType":"CREATE_TIME","key":"cmVjb3JkS2V5",'
+            '"value":"eyJrZXkiOiJ2YWx1ZSJ9",'
+            '"headers":[{"headerKey":[104,101,97,100,101,114,86,97,108,117,101]}]}]}}'
+        ).encode()
+    )
+
+
+def test_b94_self_managed_has_no_event_source_arn() -> None:
+    table = kafka_table([{"topic": "t", "partition": 0, "offset": 1, "ts": 5, "value": b"v"}])
+    event = build_event(build_records(table, [0], SELF_CTX), SELF_CTX)
+    assert list(event) == ["eventSource", "bootstrapServers", "records"]
+    assert event["eventSource"] == "SelfManagedKafka"
+    unknown = EventContext(SourceKind.KAFKA, MSK_ARN, "us-east-1")
+    assert list(build_event([], unknown)) == ["eventSource", "eventSourceArn", "records"]
+
+
+def test_b93_two_partitions_grouped_in_first_appearance_order() -> None:
+    """B93: records of orders-1 and orders-0 in one event: grouped, order kept within each."""
+    rows = [
+        {"topic": "orders", "partition": 1, "offset": 7, "ts": 10, "value": b"a"},
+        {"topic": "orders", "partition": 0, "offset": 3, "ts": 11, "value": b"b"},
+        {"topic": "orders", "partition": 1, "offset": 8, "ts": 12, "value": b"c", "key": b"k"},
+    ]
+    event = build_event(build_records(kafka_table(rows), [0, 1, 2], MSK_CTX), MSK_CTX)
+    groups = event["records"]
+    assert list(groups) == ["orders-1", "orders-0"]
+    assert [r["offset"] for r in groups["orders-1"]] == [7, 8]
+    assert [base64.b64decode(r["value"]) for r in groups["orders-1"]] == [b"a", b"c"]
+    assert "key" not in groups["orders-1"][0]  # keyless: no key at all (UNCONFIRMED vs null)
+    assert groups["orders-1"][1]["key"] == "aw=="
+    assert groups["orders-0"][0]["headers"] == []
+    assert groups["orders-0"][0]["timestampType"] == "CREATE_TIME"
+
+
+def test_kafka_rows_without_topic_take_it_from_the_shard() -> None:
+    """A topic may hold hyphens: shard "my-topic-12" is topic "my-topic", partition 12."""
+    row = {"topic": "my-topic", "partition": 12, "offset": 4, "ts": 1, "value": b""}
+    table = kafka_table([{**row, "topic_column": None}])
+    (record,) = build_records(table, [0], MSK_CTX)
+    assert (record["topic"], record["partition"]) == ("my-topic", 12)
+    assert record_sizes(table, MSK_CTX).to_pylist() == [len(compact(record)) + 1]
+
+
+kafka_rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "topic": st.sampled_from(["t", "my-topic", 'q"uote']),
+            "partition": st.integers(0, 200),
+            "offset": st.integers(0, 2**62),
+            "ts": st.integers(-1, 4_102_444_800_000),
+            "value": st.binary(max_size=40),
+        },
+        optional={
+            "key": st.binary(max_size=10),
+            "type": st.sampled_from(["CREATE_TIME", "LOG_APPEND_TIME"]),
+            "headers": st.lists(
+                st.dictionaries(
+                    st.text(min_size=1, max_size=4),
+                    st.lists(st.integers(0, 255), max_size=4),
+                    min_size=1,
+                    max_size=1,
+                ),
+                max_size=3,
+            ).map(lambda h: compact(h).decode()),
+        },
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kafka_rows, st.booleans())
+def test_kafka_size_identity_property(rows: list[dict[str, Any]], self_managed: bool) -> None:
+    """For any Kafka rows: sizes are compact JSON + 1 and, with the batch's partitions, sum with
+    envelope_overhead to the event's exact length."""
+    ctx = SELF_CTX if self_managed else MSK_CTX
+    table = kafka_table(rows)
+    records = build_records(table, range(len(rows)), ctx)
+    sizes = record_sizes(table, ctx).to_pylist()
+    assert sizes == [len(compact(r)) + 1 for r in records]
+    partitions = list(dict.fromkeys(f"{r['topic']}-{r['partition']}" for r in rows))
+    event = build_event(records, ctx)
+    assert len(event_json(event)) == envelope_overhead(ctx, partitions=partitions) + sum(sizes)
+
+
+def test_kafka_sizes_of_headers_that_are_not_compact() -> None:
+    row = {"topic": "t", "partition": 0, "offset": 1, "ts": 5, "value": b"v"}
+    table = kafka_table([{**row, "headers": '[ {"h": [1, 2]} ]'}, row])
+    records = build_records(table, [0, 1], MSK_CTX)
+    assert record_sizes(table, MSK_CTX).to_pylist() == [len(compact(r)) + 1 for r in records]
