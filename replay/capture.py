@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from replay import __version__
@@ -327,6 +329,8 @@ def write_capture(
     Raises:
         CaptureError: invalid records, or ``path`` exists and ``overwrite`` is false.
     """
+    if is_uri(path):
+        return _write_capture_uri(os.fspath(path), manifest, records, overwrite=overwrite)
     target = Path(path)
     if target.exists() and not overwrite:
         raise CaptureError(f"{target}: already exists; choose another output or pass --overwrite")
@@ -358,6 +362,8 @@ def _arrival_ms(table: pa.Table, how: str) -> int:
 
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Read and validate only the manifest of the capture at ``path``."""
+    if is_uri(path):
+        return _read_manifest_uri(os.fspath(path))
     target = Path(path)
     mpath = target / MANIFEST
     if not target.is_dir():
@@ -377,6 +383,8 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
     Raises:
         CaptureError: one line naming the file and what is wrong.
     """
+    if is_uri(path):
+        return _read_capture_uri(os.fspath(path))
     target = Path(path)
     manifest = read_manifest(target)
     rdir = target / RECORDS_DIR
@@ -395,3 +403,120 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
         raise CaptureError(f"{rdir}: parts have incompatible schemas ({exc})") from None
     table = sort_records(conform(table, manifest.source.kind))
     return Capture(path=target, manifest=manifest, records=table)
+
+
+# --------------------------------------------------------------------------- s3:// captures
+# Captures may live under an ``s3://bucket/prefix`` URI, read and written through pyarrow's S3
+# filesystem (never boto3: the core stays free of it). Credentials come from the standard AWS chain
+# (environment, profile); ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` point it at another server.
+# S3 has no rename: each object appears whole when its upload completes, so the records are written
+# first and ``manifest.json`` last; a reader that finds the manifest finds every part it describes.
+
+
+def is_uri(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an ``s3://`` capture or run rather than a local directory."""
+    return _normalize_uri(os.fspath(path)).startswith("s3://")
+
+
+def _normalize_uri(text: str) -> str:
+    # ``Path("s3://b/p")`` collapses the double slash; accept that spelling back.
+    if text.startswith("s3:/") and not text.startswith("s3://"):
+        return "s3://" + text[len("s3:/") :]
+    return text
+
+
+def filesystem(
+    path: str | os.PathLike[str], *, endpoint_url: str | None = None, region: str | None = None
+) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and the path inside it, for a local path or an ``s3://`` URI.
+
+    Args:
+        path: a local path, or ``s3://bucket/prefix`` (query parameters such as
+            ``?endpoint_override=host:port&scheme=http`` are passed to pyarrow as they are).
+        endpoint_url: an S3 endpoint (``http://host:port``); default ``AWS_ENDPOINT_URL_S3`` or
+            ``AWS_ENDPOINT_URL`` from the environment.
+        region: the bucket's region; default ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
+    """
+    text = _normalize_uri(os.fspath(path))
+    if not text.startswith("s3://"):
+        return pafs.LocalFileSystem(), str(Path(text).absolute())
+    parts = urllib.parse.urlsplit(text)
+    if parts.query:
+        fs, inner = pafs.FileSystem.from_uri(text)
+        return fs, inner.rstrip("/")
+    endpoint = (
+        endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    )
+    kwargs: dict[str, Any] = {}
+    if endpoint:
+        ep = urllib.parse.urlsplit(endpoint)
+        kwargs["endpoint_override"] = ep.netloc or ep.path
+        kwargs["scheme"] = ep.scheme or "https"
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        kwargs["region"] = region
+    return pafs.S3FileSystem(**kwargs), (parts.netloc + parts.path).rstrip("/")
+
+
+def _uri_exists(fs: pafs.FileSystem, inner: str) -> bool:
+    info = fs.get_file_info(f"{inner}/{MANIFEST}")
+    return bool(info.type != pafs.FileType.NotFound)
+
+
+def _write_capture_uri(
+    uri: str, manifest: Manifest, records: pa.Table, *, overwrite: bool
+) -> Capture:
+    fs, inner = filesystem(uri)
+    if _uri_exists(fs, inner):
+        if not overwrite:
+            raise CaptureError(f"{uri}: already exists; choose another output or pass --overwrite")
+        fs.delete_dir_contents(inner, missing_dir_ok=True)
+    table = sort_records(conform(records, manifest.source.kind))
+    _check_unique(table)
+    manifest = replace(manifest, shards=shard_infos(table, manifest.shards))
+    if manifest.window_start_ms is None and table.num_rows:
+        manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
+    if manifest.window_end_ms is None and table.num_rows:
+        manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
+    pq.write_table(
+        table,
+        f"{inner}/{RECORDS_DIR}/part-00000.parquet",
+        filesystem=fs,
+        compression="zstd",
+        row_group_size=ROW_GROUP_SIZE,
+    )
+    with fs.open_output_stream(f"{inner}/{MANIFEST}") as out:
+        out.write((json.dumps(manifest.to_json(), indent=2) + "\n").encode("utf-8"))
+    return Capture(path=Path(uri), manifest=manifest, records=table)
+
+
+def _read_manifest_uri(uri: str) -> Manifest:
+    fs, inner = filesystem(uri)
+    try:
+        with fs.open_input_stream(f"{inner}/{MANIFEST}") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise CaptureError(f"{uri}: not a capture ({MANIFEST} is missing)") from None
+    except OSError as exc:
+        raise CaptureError(f"{uri}: cannot read {MANIFEST} ({exc})") from None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CaptureError(f"{uri}/{MANIFEST}: not valid JSON ({exc})") from None
+    return Manifest.from_json(obj, where=f"{uri}/{MANIFEST}")
+
+
+def _read_capture_uri(uri: str) -> Capture:
+    manifest = _read_manifest_uri(uri)
+    fs, inner = filesystem(uri)
+    infos = fs.get_file_info(pafs.FileSelector(f"{inner}/{RECORDS_DIR}", allow_not_found=True))
+    parts = sorted(i.path for i in infos if i.path.endswith(".parquet"))
+    if not parts:
+        raise CaptureError(f"{uri}: no records ({RECORDS_DIR}/*.parquet is missing)")
+    try:
+        tables = [pq.read_table(p, filesystem=fs) for p in parts]
+        table = pa.concat_tables(tables, promote_options="default")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CaptureError(f"{uri}: records are not readable Parquet ({exc})") from None
+    table = sort_records(conform(table, manifest.source.kind))
+    return Capture(path=Path(uri), manifest=manifest, records=table)
