@@ -1,0 +1,170 @@
+"""capture sqs against moto in server mode: hide-and-restore, the redrive safety check, --move.
+
+The queue under capture is a dead-letter queue; its own messages must neither leave it nor reach
+another dead-letter queue unless the user asked for that (``--move``, ``--force``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from replay.capture import read_capture
+from tests.captures.util import all_bytes
+
+
+def _queue(sqs, name: str, **attrs: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+def _fill(sqs, url: str, n: int, prefix: str = "m") -> None:
+    for lo in range(0, n, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps({"n": i, "who": f"{prefix}{i}"}),
+                    "MessageAttributes": {
+                        "tenant": {"DataType": "String", "StringValue": f"t{i % 3}"},
+                        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+                    },
+                }
+                for i in range(lo, min(lo + 10, n))
+            ],
+        )
+
+
+def _depth(sqs, url: str) -> int:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_dlq_hide_and_restore_keeps_every_message(aws, run_cli, tmp_path: Path) -> None:
+    sqs = aws.client("sqs")
+    dlq_url, dlq_arn = _queue(sqs, "orders-dlq")
+    _queue(
+        sqs,
+        "orders",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+    )
+    _fill(sqs, dlq_url, 30)
+    out = tmp_path / "dlq"
+    proc = run_cli("capture", "sqs", "orders-dlq", "-o", str(out), *aws.cli)
+    assert "30 made visible again" in proc.stdout
+    assert _depth(sqs, dlq_url) == 30
+    cap = read_capture(out)
+    m = cap.manifest
+    assert m.source.kind.value == "sqs" and m.source.arn == dlq_arn and not m.source.fifo
+    assert m.source.settings["VisibilityTimeout"] == "30"
+    assert m.source.settings["DeadLetterSourceQueues"][0].endswith("/orders")
+    assert m.observed["restored"] == 30
+    recs = cap.records.to_pylist()
+    assert sorted(json.loads(r["data"])["n"] for r in recs) == list(range(30))
+    assert {r["receive_count"] for r in recs} == {0}
+    attrs = json.loads(recs[0]["message_attributes"])
+    assert attrs["blob"] == {
+        "binaryValue": "AAE=",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "Binary",
+    }
+    assert attrs["tenant"]["stringValue"].startswith("t")
+    assert all(r["md5_of_body"] and r["sender_id"] and r["seq"] == r["message_id"] for r in recs)
+    # A second capture sees the same messages, each received once more.
+    again = read_capture(
+        run_cli("capture", "sqs", dlq_arn, "-o", str(tmp_path / "again"), *aws.cli)
+        and tmp_path / "again"
+    )
+    assert {r["receive_count"] for r in again.records.to_pylist()} == {1}
+    assert sorted(again.records.column("seq").to_pylist()) == sorted(
+        cap.records.column("seq").to_pylist()
+    )
+
+
+def test_dlq_with_its_own_redrive_is_refused_unless_forced(aws, run_cli, tmp_path: Path) -> None:
+    sqs = aws.client("sqs")
+    last_url, last_arn = _queue(sqs, "orders-dlq-2")
+    dlq_url, _ = _queue(
+        sqs,
+        "orders-dlq",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": last_arn, "maxReceiveCount": "2"}),
+    )
+    _fill(sqs, dlq_url, 20)
+    refused = run_cli("capture", "sqs", dlq_url, "-o", str(tmp_path / "no"), *aws.cli, check=False)
+    assert refused.returncode == 2
+    assert "redrive policy" in refused.stderr and "--force" in refused.stderr
+    assert not (tmp_path / "no").exists()
+    assert _depth(sqs, dlq_url) == 20 and _depth(sqs, last_url) == 0
+    forced = run_cli("capture", "sqs", dlq_url, "-o", str(tmp_path / "yes"), "--force", *aws.cli)
+    assert "receive count went up by 1" in forced.stderr
+    assert read_capture(tmp_path / "yes").records.num_rows == 20
+    # No message reached the next dead-letter queue; all are back in the one captured.
+    assert _depth(sqs, last_url) == 0 and _depth(sqs, dlq_url) == 20
+
+
+def test_move_mode_drains_the_queue(aws, run_cli, tmp_path: Path) -> None:
+    sqs = aws.client("sqs")
+    url, _ = _queue(sqs, "drain-me")
+    _fill(sqs, url, 25)
+    proc = run_cli("capture", "sqs", "drain-me", "--move", "-o", str(tmp_path / "c"), *aws.cli)
+    assert "25 deleted" in proc.stdout
+    assert _depth(sqs, url) == 0
+    assert read_capture(tmp_path / "c").records.num_rows == 25
+
+
+def test_fifo_group_and_dedup_kept(aws, tmp_path: Path) -> None:
+    from captures.sqs import capture_sqs
+
+    sqs = aws.client("sqs")
+    url, _ = _queue(sqs, "f.fifo", FifoQueue="true")
+    for i in range(6):
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=f"b{i}",
+            MessageGroupId=f"g{i % 2}",
+            MessageDeduplicationId=f"d{i}",
+        )
+    result = capture_sqs(aws.options(), "f.fifo", str(tmp_path / "c"), move=True)
+    recs = result.capture.records.to_pylist()
+    assert result.capture.manifest.source.fifo
+    assert {r["key"] for r in recs} == {"g0", "g1"} and {r["dedup_id"] for r in recs} == {
+        f"d{i}" for i in range(6)
+    }
+    for g in ("g0", "g1"):
+        assert [r["data"] for r in recs if r["key"] == g] == sorted(
+            r["data"] for r in recs if r["key"] == g
+        )
+
+
+def test_message_attribute_redacted(aws, run_cli, tmp_path: Path) -> None:
+    sqs = aws.client("sqs")
+    url, _ = _queue(sqs, "secrets")
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({"card": "4111-SECRET-1111", "ok": 1}),
+        MessageAttributes={"token": {"DataType": "String", "StringValue": "tok-SECRET-99"}},
+    )
+    out = tmp_path / "c"
+    run_cli(
+        "capture",
+        "sqs",
+        "secrets",
+        "-o",
+        str(out),
+        "--redact",
+        "attribute:token",
+        "--redact",
+        "$.card",
+        *aws.cli,
+    )
+    data = all_bytes(out)
+    assert b"SECRET" not in data
+    rec = read_capture(out).records.to_pylist()[0]
+    assert json.loads(rec["data"]) == {"card": "***", "ok": 1}
+    assert json.loads(rec["message_attributes"])["token"]["stringValue"] == "***"
+    assert rec["md5_of_body"] is None and rec["md5_of_message_attributes"] is None
