@@ -170,7 +170,8 @@ def test_failure_records_joined_to_payloads(aws, run_cli, tmp_path: Path) -> Non
     for failure, _, data in joined:
         by_failure.setdefault(failure, []).append(bytes(data))
     assert sorted(len(v) for v in by_failure.values()) == [1, 5]
-    assert sorted(sum(by_failure.values(), [])) == sorted(r["data"] for r in mine[2:7] + [mine[10]])
+    joined_payloads = [d for v in by_failure.values() for d in v]
+    assert sorted(joined_payloads) == sorted(r["data"] for r in [*mine[2:7], mine[10]])
 
 
 def test_failures_from_s3_prefix(aws, run_cli, tmp_path: Path) -> None:
