@@ -190,6 +190,10 @@ class EngineBase:
         self.matched = self._filter_mask()
         self.attempt_rows: list[np.ndarray] | None = None  # [] keeps each attempt's rows (tests)
 
+    def run(self) -> EngineRun:
+        """Simulate the whole capture (each source family's engine implements it)."""
+        raise NotImplementedError
+
     def _context_extras(self) -> dict[str, Any]:
         """Source-specific EventContext fields (Kafka's bootstrap servers, ...)."""
         return {}

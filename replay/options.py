@@ -22,6 +22,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "lane_assignment": ("md5",),
     "oversize_record": ("block", "discard"),
     "s3_payload": ("string", "object"),
+    "sqs_scaling": ("current", "legacy"),
 }
 
 
@@ -63,6 +64,18 @@ class EngineOptions:
     retention_hours: float | None = None
     """Stream retention; None = the capture's source setting, else Kinesis 24 h, DynamoDB 24 h."""
 
+    sqs_scaling: str = "current"
+    """B68: "current" (5 at start, +300 a minute up to 1,250, since 2023-11-06) or "legacy"
+    (+60 a minute up to 1,000 batches)."""
+
+    sqs_low_traffic_wait_ms: int = 0
+    """B18: with a batching window, a nearly idle queue may hold a batch up to this long (AWS says
+    up to 20,000 ms); 0 = the window alone decides."""
+
+    sqs_duplicate_rate: float = 0.0
+    """B73: probability that a successfully processed standard-queue message is delivered again
+    (at-least-once without errors); seeded, off by default."""
+
     def describe(self) -> list[dict[str, Any]]:
         """The choices as recorded in run.json: name, value and what it decides."""
         out = []
@@ -102,6 +115,10 @@ def parse_option(options: EngineOptions, assignment: str) -> EngineOptions:
             value = None if raw.lower() in ("", "none") else int(raw)
         elif name == "retention_hours":
             value = None if raw.lower() in ("", "none") else float(raw)
+        elif isinstance(current, float):
+            value = float(raw)
+            if not 0 <= value <= 1:
+                raise ValueError
         elif isinstance(current, int):
             value = int(raw)
         else:

@@ -27,9 +27,10 @@ from replay import ENGINE_VERSION, __version__
 from replay.atomic import atomic_directory
 from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
 from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
-from replay.engine import EngineRun
+from replay.engine import EngineBase, EngineRun
 from replay.errors import UserError
 from replay.function import FunctionModel, load_function
+from replay.model import SourceKind
 from replay.options import EngineOptions
 from replay.streams import StreamEngine
 from replay.timeutil import iso_ms
@@ -171,24 +172,20 @@ def run_capture(
 ) -> RunResult:
     """Run the engine for an already-loaded capture and write ``out`` atomically."""
     wall = time.perf_counter()
-    if capture.kind.is_stream:
-        engine = StreamEngine(
-            capture,
-            request.config,
-            request.model,
-            seed=request.seed,
-            options=request.options,
-            start_ms=request.start_ms,
-            until_ms=request.until_ms,
-            progress=progress,
-            settings=request.source_settings,
-        )
-        result = engine.run()
-        identity = engine.fn
-    else:
-        raise UserError(
-            f"{capture.path}: replay of {capture.kind.value} captures is not available yet"
-        )
+    engine_class = _engine_class(capture)
+    engine = engine_class(
+        capture,
+        request.config,
+        request.model,
+        seed=request.seed,
+        options=request.options,
+        start_ms=request.start_ms,
+        until_ms=request.until_ms,
+        progress=progress,
+        settings=request.source_settings,
+    )
+    result = engine.run()
+    identity = engine.fn
     metrics = metrics_table(result, request.config)
     meta = {
         "format": RUN_FORMAT,
@@ -224,6 +221,17 @@ def run_capture(
     meta["timing"] = {"wall_seconds": round(time.perf_counter() - wall, 3)}
     write_run(out, meta, result, metrics, overwrite=overwrite)
     return RunResult(out, meta, result.invocations, result.records, result.destinations, metrics)
+
+
+def _engine_class(capture: Capture) -> type[EngineBase]:
+    """The simulated poller for the capture's source family."""
+    if capture.kind.is_stream:
+        return StreamEngine
+    if capture.kind is SourceKind.SQS:
+        from replay.sqs import SqsEngine
+
+        return SqsEngine
+    raise UserError(f"{capture.path}: replay of {capture.kind.value} captures is not available yet")
 
 
 def capture_fingerprint(path: Path) -> str:
@@ -397,7 +405,7 @@ def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
         return np.concatenate(cols[name]) if cols[name] else np.empty(0, dtype=np.int64)
 
     age_all = cat("iterator_age_ms")
-    return pa.table(
+    table = pa.table(
         {
             "minute": pa.array(cat("minute"), pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
             "shard": pa.array(shard_names, pa.string()),
@@ -412,6 +420,25 @@ def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
             "offset_lag": pa.nulls(len(shard_names), pa.int64()),
         }
     )
+    return _with_queue_gauges(table, result.queue_metrics)
+
+
+QUEUE_GAUGES = (
+    "messages_visible",
+    "messages_not_visible",
+    "age_of_oldest_message_ms",
+    "concurrency_target",
+)
+
+
+def _with_queue_gauges(table: pa.Table, gauges: pa.Table | None) -> pa.Table:
+    """SQS gauges sampled once a minute by the engine, joined on the minute (null for streams)."""
+    if gauges is None or not gauges.num_rows:
+        for name in QUEUE_GAUGES:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.int64()))
+        return table
+    joined = table.join(gauges, keys="minute", join_type="left outer")
+    return joined.sort_by([("shard", "ascending"), ("minute", "ascending")])
 
 
 def _concurrency(starts: np.ndarray, ends: np.ndarray, start_min: int, n: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 from replay import events
 from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.config import parse_config
+from replay.engine import EngineBase
 from replay.function import FunctionModel
 from replay.model import SourceKind
 from replay.options import EngineOptions
@@ -36,6 +37,9 @@ DYNAMODB_ARN = (
     "arn:aws:dynamodb:us-east-1:123456789012:table/test-table/stream/2023-11-14T22:13:20.000"
 )
 SHARD = "shardId-000000000000"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:test-queue"
+FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:test-queue.fifo"
+MSK_ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/test-cluster/abcd1234-ab12-cd34-ef56-abcdef123456-1"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Rec:
     name: str | None = None
     user_identity: str | None = None  # DynamoDB userIdentity as JSON text (TTL deletes, B91)
     event: str | None = None  # DynamoDB eventName
+    delay_seconds: int | None = None  # SQS message timer
+    kafka_key: str | None = None  # Kafka key (None: keyless)
 
     @property
     def label(self) -> str:
@@ -69,6 +75,29 @@ def rec(
     else:
         payload = json.dumps(data, separators=(",", ":")).encode()
     return Rec(payload, key, at, shard, name)
+
+
+def msg(body: Any, *, at: float = 0.0, group: str | None = None, name: str | None = None,
+        delay: int | None = None) -> Rec:  # fmt: skip
+    """An SQS message sent at ``at`` (``group`` = MessageGroupId on a FIFO queue)."""
+    data = (
+        body
+        if isinstance(body, bytes)
+        else (body if isinstance(body, str) else json.dumps(body)).encode()
+    )
+    label = name or (body if isinstance(body, str) else data.decode("utf-8", "replace"))
+    return Rec(data, group or "", at, "", label, delay_seconds=delay)
+
+
+def krec(key: str | None, value: Any = None, *, at: float = 0.0, partition: int = 0,
+         topic: str = "orders", name: str | None = None) -> Rec:  # fmt: skip
+    """A Kafka record on ``topic``-``partition`` (offsets ascend in list order)."""
+    data = (
+        value
+        if isinstance(value, bytes)
+        else json.dumps(value if value is not None else {"key": key}).encode()
+    )
+    return Rec(data, key or "", at, f"{topic}-{partition}", name or key or "", kafka_key=key)
 
 
 def ddb(keys: Mapping[str, Any], new: Mapping[str, Any] | None = None, *, event: str = "INSERT",
@@ -98,6 +127,50 @@ def ddb(keys: Mapping[str, Any], new: Mapping[str, Any] | None = None, *, event:
     )
 
 
+def _seq_for(kind: SourceKind, fifo: bool, n: int) -> str:
+    if kind is SourceKind.SQS:
+        return f"{18_850_000_000_000_000_000 + n}" if fifo else message_id(n)
+    if kind is SourceKind.KAFKA:
+        return str(n)
+    return seq_of(n)
+
+
+def message_id(n: int) -> str:
+    """The message id :func:`make_capture` gives the ``n``-th message of a standard queue."""
+    return f"{n:08x}-1111-4222-8333-{n:012x}"
+
+
+def _sqs_columns(records: Sequence[Rec], seqs: list[str], fifo: bool) -> dict[str, Any]:
+    import hashlib
+
+    ids = [message_id(i) for i in range(len(records))] if fifo else seqs
+    return {
+        "message_id": ids,
+        "md5_of_body": [hashlib.md5(r.data).hexdigest() for r in records],
+        "sender_id": ["AIDAIT2UOQQY3AUEKVGXU"] * len(records),
+        "group_id": [r.key or None for r in records] if fifo else [None] * len(records),
+        "dedup_id": [hashlib.sha256(r.data).hexdigest() if fifo else None for r in records],
+        "sequence_number": seqs if fifo else [None] * len(records),
+        "delay_seconds": pa.array([r.delay_seconds for r in records], pa.int32()),
+        "message_attributes": ["{}"] * len(records),
+    }
+
+
+def _kafka_columns(records: Sequence[Rec], seqs: list[str]) -> dict[str, Any]:
+    topics = [r.shard.rsplit("-", 1) for r in records]
+    return {
+        "topic": [t for t, _ in topics],
+        "partition": pa.array([int(p) for _, p in topics], pa.int32()),
+        "offset": pa.array([int(s) for s in seqs], pa.int64()),
+        "timestamp_type": ["CREATE_TIME"] * len(records),
+        "key_bytes": pa.array(
+            [r.kafka_key.encode() if r.kafka_key is not None else None for r in records],
+            pa.binary(),
+        ),
+        "headers": ["[]"] * len(records),
+    }
+
+
 def make_capture(
     records: Sequence[Rec],
     *,
@@ -123,14 +196,24 @@ def _build(
     settings: Mapping[str, Any] | None,
     shards: Sequence[ShardInfo],
 ) -> tuple[Capture, dict[str, str]]:
-    arn = arn or (KINESIS_ARN if kind is SourceKind.KINESIS else DYNAMODB_ARN)
+    settings = dict(settings or {})
+    fifo = str(settings.get("FifoQueue", "")).lower() == "true"
+    default_arn = {
+        SourceKind.KINESIS: KINESIS_ARN,
+        SourceKind.DYNAMODB: DYNAMODB_ARN,
+        SourceKind.SQS: FIFO_QUEUE_ARN if fifo else QUEUE_ARN,
+        SourceKind.KAFKA: MSK_ARN,
+    }
+    arn = arn or default_arn[kind]
+    if kind is SourceKind.SQS:
+        records = [replace(r, shard=arn.rsplit(":", 1)[1]) for r in records]
     counters: dict[str, int] = {}
     seqs, pos = [], []
     for r in records:
         n = counters.get(r.shard, 0)
         counters[r.shard] = n + 1
         pos.append(n)
-        seqs.append(seq_of(n))
+        seqs.append(_seq_for(kind, fifo, n))
     cols: dict[str, Any] = {
         "shard": [r.shard for r in records],
         "seq": seqs,
@@ -154,17 +237,29 @@ def _build(
         cols["stream_view_type"] = [b.get("StreamViewType") for b in bodies]
         cols["size_bytes"] = pa.array([b.get("SizeBytes") for b in bodies], pa.int32())
         cols["user_identity"] = pa.array([r.user_identity for r in records], pa.string())
+    if kind is SourceKind.SQS:
+        cols.update(_sqs_columns(records, seqs, fifo))
+    if kind is SourceKind.KAFKA:
+        cols.update(_kafka_columns(records, seqs))
     table = pa.table(cols)
-    ctx = events.EventContext(kind=kind, source_arn=arn, region="us-east-1")
-    table = table.append_column("size", events.record_sizes(table, ctx))
-    table = sort_records(conform(table, kind))
+    ctx = events.EventContext(
+        kind=kind, source_arn=arn, region="us-east-1",
+        bootstrap_servers="b-1.test:9092,b-2.test:9092" if kind is SourceKind.KAFKA else None,
+    )  # fmt: skip
+    # conform first (missing optional columns become nulls), then size the event records
+    table = conform(table.append_column("size", pa.array([0] * len(records), pa.int32())), kind)
+    table = table.set_column(
+        table.schema.get_field_index("size"), "size", events.record_sizes(table, ctx)
+    )
+    table = sort_records(table)
     manifest = Manifest(
         source=SourceInfo(
             kind=kind,
             arn=arn,
             region="us-east-1",
-            name=arn.split("/")[1],
-            settings=dict(settings or {}),
+            name=arn.split("/")[1] if "/" in arn else arn.rsplit(":", 1)[1],
+            fifo=fifo,
+            settings=settings,
         ),
         shards=tuple(shards) or tuple(ShardInfo(id=s) for s in sorted(counters)),
         window_start_ms=T0,
@@ -225,7 +320,7 @@ def simulate(
     cfg, _ = parse_config(dict(config), kind=kind, where="test config")
     seen: list[dict[str, Any]] = []
     model = function if isinstance(function, FunctionModel) else FunctionModel()
-    engine = StreamEngine(
+    engine = _engine_for(kind)(
         capture,
         cfg,
         model,
@@ -269,6 +364,16 @@ def simulate(
         for i, r in enumerate(run.records.to_pylist())
     }
     return Simulation(invocations, outcomes, run.destinations, tuple(seen), run)
+
+
+def _engine_for(kind: SourceKind) -> type[EngineBase]:
+    if kind.is_stream:
+        return StreamEngine
+    if kind is SourceKind.SQS:
+        from replay.sqs import SqsEngine
+
+        return SqsEngine
+    raise NotImplementedError("Kafka replay is not available yet")
 
 
 def _ms(value: Any) -> int:
