@@ -231,6 +231,10 @@ def _engine_class(capture: Capture) -> type[EngineBase]:
         from replay.sqs import SqsEngine
 
         return SqsEngine
+    if capture.kind is SourceKind.KAFKA:
+        from replay.kafka import KafkaEngine
+
+        return KafkaEngine
     raise UserError(f"{capture.path}: replay of {capture.kind.value} captures is not available yet")
 
 
@@ -367,6 +371,7 @@ def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
     ends = inv.column("end").cast(pa.int64()).to_numpy()
     results = np.asarray(inv.column("result").to_pylist(), dtype=object)
     ages = inv.column("iterator_age_ms").fill_null(-1).to_numpy()
+    inv_shard, starts, ends, results, ages = _per_partition(inv_shard, starts, ends, results, ages)
     rec_shard = np.asarray(rec.column("shard").to_pylist(), dtype=object)
     disp = np.asarray(rec.column("disposition").to_pylist(), dtype=object)
     reason = np.asarray(rec.column("reason").to_pylist(), dtype=object)
@@ -433,12 +438,30 @@ QUEUE_GAUGES = (
 
 def _with_queue_gauges(table: pa.Table, gauges: pa.Table | None) -> pa.Table:
     """SQS gauges sampled once a minute by the engine, joined on the minute (null for streams)."""
+    if gauges is not None and "shard" in gauges.column_names:  # per-partition gauges (Kafka lag)
+        table = table.drop_columns(["offset_lag"]).join(
+            gauges, keys=["minute", "shard"], join_type="left outer"
+        )
+        gauges = None
     if gauges is None or not gauges.num_rows:
         for name in QUEUE_GAUGES:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.int64()))
-        return table
-    joined = table.join(gauges, keys="minute", join_type="left outer")
-    return joined.sort_by([("shard", "ascending"), ("minute", "ascending")])
+    else:
+        table = table.join(gauges, keys="minute", join_type="left outer")
+    order = ["minute", "shard", "invocations", "errors", "throttles", "iterator_age_ms",
+             "concurrent_executions", "processed", "discarded", "dead_lettered", "offset_lag",
+             *QUEUE_GAUGES]  # fmt: skip
+    return table.select(order).sort_by([("shard", "ascending"), ("minute", "ascending")])
+
+
+def _per_partition(shards: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A Kafka invocation lists its partitions as ``a-0+a-1``: count it once for each of them."""
+    parts = [str(s).split("+") for s in shards]
+    if all(len(p) == 1 for p in parts):
+        return (shards, *columns)
+    repeat = np.array([len(p) for p in parts])
+    exploded = np.array([name for p in parts for name in p], dtype=object)
+    return (exploded, *(np.repeat(c, repeat) for c in columns))
 
 
 def _concurrency(starts: np.ndarray, ends: np.ndarray, start_min: int, n: int) -> np.ndarray:

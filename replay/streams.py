@@ -124,7 +124,7 @@ class StreamEngine(EngineBase):
         progress: Progress | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
-        if not capture.kind.is_stream:
+        if not capture.kind.is_stream and capture.kind is not SourceKind.KAFKA:
             raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
         super().__init__(
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
@@ -442,11 +442,7 @@ class StreamEngine(EngineBase):
             self._before_invocation_error(lane, batch, now, nbytes, "throttled", "B22")
             return
         if oversize:
-            if self.options.oversize_record == "discard":
-                self._resolve(batch.rows, Disposition.DISCARDED, "PayloadTooLarge", now)
-                self._after_resolution(lane, now)
-                return
-            self._before_invocation_error(lane, batch, now, nbytes, "rejected", "B97")
+            self._oversize(lane, batch, now, nbytes)
             return
         self.in_flight += 1
         lane.busy = True
@@ -460,6 +456,14 @@ class StreamEngine(EngineBase):
         attempt = _Attempt(lane, batch, now, request_id, nbytes, outcome)
         self.running[batch.id] = attempt
         self.sched.at(end, self._complete, attempt)
+
+    def _oversize(self, lane: Lane, batch: Batch, now: int, nbytes: int) -> None:
+        """B97: one record over the 6 MB invoke payload — blocked like a throttle, or dropped."""
+        if self.options.oversize_record == "discard":
+            self._resolve(batch.rows, Disposition.DISCARDED, "PayloadTooLarge", now)
+            self._after_resolution(lane, now)
+            return
+        self._before_invocation_error(lane, batch, now, nbytes, "rejected", "B97")
 
     def _recheck_rows(self, lane: Lane, batch: Batch, now: int) -> np.ndarray:
         """Before a retry: trimmed records are lost (B28), over-age ones discarded (B27)."""
@@ -596,13 +600,12 @@ class StreamEngine(EngineBase):
         fresh 1 + MaximumRetryAttempts attempts; a report naming the first record counts as a retry.
         """
         lane, batch, out = att.lane, att.batch, att.outcome
-        assert out is not None and out.verdict is not None and out.verdict.first_failed is not None
+        assert out is not None and out.verdict is not None
         now = self.sched.now
-        k = out.verdict.first_failed
-        self._resolve(batch.rows[:k], Disposition.PROCESSED, "", now)
-        rest = batch.rows[k:]
+        done, rest = self._split_partial(batch, out.verdict)
+        self._resolve(done, Disposition.PROCESSED, "", now)
         self._start_block(lane, att.start)
-        if k > 0:
+        if len(done):
             self._log(att, "partial", "partial-retry", "B37")
             lane.consecutive_failures = 1  # the checkpoint advanced: backoff starts over
             self._retry_later(lane, self._new_batch(rest, "partial-retry", batch.id))
@@ -620,6 +623,13 @@ class StreamEngine(EngineBase):
         self._log(att, "partial", "retry", "B37")
         lane.consecutive_failures += 1
         self._retry_later(lane, batch)
+
+    def _split_partial(
+        self, batch: Batch, verdict: ResponseVerdict
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """B37: records before the lowest reported one are done; the rest are retried."""
+        k = verdict.first_failed or 0
+        return batch.rows[:k], batch.rows[k:]
 
     def _failed(self, att: _Attempt) -> None:
         """Whole-batch failure: bisect (B31, B33) or retry (B21, B23, B24) or discard (B23)."""

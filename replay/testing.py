@@ -373,7 +373,9 @@ def _engine_for(kind: SourceKind) -> type[EngineBase]:
         from replay.sqs import SqsEngine
 
         return SqsEngine
-    raise NotImplementedError("Kafka replay is not available yet")
+    from replay.kafka import KafkaEngine
+
+    return KafkaEngine
 
 
 def _ms(value: Any) -> int:

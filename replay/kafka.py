@@ -1,0 +1,494 @@
+"""Amazon MSK and self-managed Apache Kafka event source mappings, simulated in virtual time.
+
+Kafka's ESM reads each partition in offset order, but a *consumer* (poller) owns several partitions
+and one invocation may carry records of several of them (B93). So a lane here is a consumer: it
+gathers a batch across its partitions (BatchSize, the 500 ms default window, 6 MB: B17), and a
+failing batch blocks every partition in it. From there the consequences are the stream engine's,
+which this engine extends:
+
+* on-demand mode: the whole batch is retried until it succeeds or its records leave the topic's
+  retention (B79) — MaximumRetryAttempts and friends are provisioned-only (B82, validated);
+* provisioned mode: MaximumRetryAttempts, MaximumRecordAgeInSeconds, bisect and partial batch
+  responses with ``{partition, offset}`` identifiers that retry only the reported records (B83);
+  infinite retries with an on-failure destination are capped at 10 (B81); on-failure records carry
+  ``KafkaBatchInfo`` (7), a ``kafka://`` destination receives each failed record (B85);
+* a record over the payload limit is discarded with condition MaximumPayloadSizeExceeded (B84);
+* offsets are committed for filtered records too (B80); a consumer group with committed offsets
+  starts from them instead of StartingPosition (B86);
+* consumers: on-demand starts with one and adds one when the offset lag grows, taking effect a few
+  minutes later; provisioned runs MinimumPollers and scales toward MaximumPollers; never more than
+  the partition count (B87). Partitions move between consumers only at batch boundaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from replay import destinations, events
+from replay.capture import Capture
+from replay.config import EsmConfig
+from replay.engine import EngineRun, Progress
+from replay.function import FaultVerdict, FunctionModel, InvokeResult
+from replay.model import Disposition
+from replay.options import EngineOptions
+from replay.responses import ResponseVerdict, Verdict, judge_kafka_response
+from replay.streams import Batch, Lane, StreamEngine, _Attempt, _Outcome
+
+MINUTE = 60_000
+DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000  # Kafka's log.retention.hours default (168)
+CAPPED_RETRIES = 10  # B81
+INVOKES_PER_PROVISIONED_POLLER = 5  # 7: "each poller ~5 MB/s or 5 concurrent invokes"
+
+
+@dataclass(eq=False)
+class Partition:
+    """One topic-partition: its records in offset order and how far they have been read."""
+
+    index: int
+    name: str
+    rows: np.ndarray
+    ready: np.ndarray  # running max of timestamps: when each record is readable
+    cum_count: np.ndarray  # matched records before each position (len n + 1)
+    cum_size: np.ndarray  # matched bytes before each position (len n + 1)
+    cursor: int = 0
+    owner: int | None = None  # the consumer currently reading it (until its batch resolves)
+
+
+@dataclass(eq=False)
+class Consumer(Lane):
+    """A poller's invoker: a sequential lane over the partitions assigned to it."""
+
+    partitions: list[int] = field(default_factory=list)
+    block_parts: set[str] = field(default_factory=set)
+
+
+class KafkaEngine(StreamEngine):
+    """Replays one capture of a Kafka topic under one ESM configuration."""
+
+    def __init__(
+        self,
+        capture: Capture,
+        config: EsmConfig,
+        model: FunctionModel,
+        *,
+        seed: int = 0,
+        options: EngineOptions | None = None,
+        start_ms: int | None = None,
+        until_ms: int | None = None,
+        progress: Progress | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            capture, config, model, seed=seed, options=options, start_ms=start_ms,
+            until_ms=until_ms, progress=progress, settings=settings,
+        )  # fmt: skip
+        self.provisioned = config.provisioned is not None
+        self.retention_ms = _retention_ms(self.settings, self.options.retention_hours)
+        self.tumbling_ms = 0
+        self.partitions: list[Partition] = []
+        self.consumers_target = 1
+        self.scale_delay_ms = 3 * MINUTE if not self.provisioned else MINUTE
+        self.last_lag = 0
+        self.part_blocks: dict[str, list[tuple[int, int]]] = {}
+        self.lag_samples: list[tuple[int, str, int]] = []
+        has_offsets = (
+            "offset" in self.table.column_names and not self.table.column("offset").null_count
+        )
+        self.offsets = self.table.column("offset").to_numpy() if has_offsets else None
+        self.shard_names = self.table.column("shard").to_numpy(zero_copy_only=False)
+
+    def _context_extras(self) -> dict[str, Any]:
+        """B94: MSK events carry the cluster ARN, self-managed ones only the bootstrap servers."""
+        servers = ",".join(
+            self.config.bootstrap_servers
+        ) or self.capture.manifest.source.settings.get("BootstrapServers")
+        return {
+            "bootstrap_servers": servers or "b-1.kafka.internal:9092,b-2.kafka.internal:9092",
+            "kafka_self_managed": self.config.kafka_self_managed,
+        }
+
+    # ------------------------------------------------------------------ set-up
+    def _eligible_mask(self) -> tuple[np.ndarray, str]:
+        """B86: committed offsets of an existing consumer group win over StartingPosition."""
+        committed = self.settings.get("CommittedOffsets")
+        if not committed or self.offsets is None:
+            return super()._eligible_mask()
+        shard = self.table.column("shard").to_numpy(zero_copy_only=False)
+        start = np.array([int(committed.get(s, 0)) for s in shard], dtype=np.int64)
+        return self.offsets >= start, "BeforeCommittedOffset"
+
+    def _build_lanes(self) -> None:
+        eligible, why = self._eligible_mask()
+        if not eligible.all():
+            self._resolve(np.flatnonzero(~eligible), Disposition.UNPROCESSED, why, self.start_ms)
+        shards = self.table.column("shard").to_numpy(zero_copy_only=False)
+        matched_size = np.where(self.matched, self.size, 0)
+        for name in dict.fromkeys(shards.tolist()):
+            rows = np.flatnonzero((shards == name) & eligible)
+            arr = self.arrival[rows]
+            self.partitions.append(
+                Partition(
+                    index=len(self.partitions),
+                    name=str(name),
+                    rows=rows,
+                    ready=np.maximum.accumulate(arr) if len(arr) else arr,
+                    cum_count=np.concatenate(([0], np.cumsum(self.matched[rows], dtype=np.int64))),
+                    cum_size=np.concatenate(([0], np.cumsum(matched_size[rows]))),
+                )
+            )
+        self.consumers_target = self._initial_consumers()
+        for _ in range(self.consumers_target):
+            self._add_consumer()
+        self.sched.at(self.start_ms - self.start_ms % MINUTE + MINUTE, self._minute)
+
+    def _initial_consumers(self) -> int:
+        """On-demand starts with one consumer; provisioned with MinimumPollers' invokers (B87)."""
+        if self.config.provisioned is not None:
+            wanted = self.config.provisioned.minimum * INVOKES_PER_PROVISIONED_POLLER
+            return max(1, min(wanted, len(self.partitions)))
+        return 1
+
+    def _max_consumers(self) -> int:
+        if self.config.provisioned is not None:
+            wanted = self.config.provisioned.maximum * INVOKES_PER_PROVISIONED_POLLER
+            return max(1, min(wanted, len(self.partitions)))
+        return max(1, len(self.partitions))
+
+    def _add_consumer(self) -> Consumer:
+        empty = np.empty(0, dtype=np.int64)
+        zero = np.zeros(1, dtype=np.int64)
+        consumer = Consumer(
+            index=len(self.lanes), shard="", lane=len(self.lanes), rows=empty, ready=empty,
+            arrival=empty, cum_count=zero, cum_size=zero, idle_since=self.sched.now,
+        )  # fmt: skip
+        self.lanes.append(consumer)
+        self.lanes_by_shard.setdefault("", []).append(consumer)
+        return consumer
+
+    # ------------------------------------------------------------------ assignment and scaling
+    def _desired_owner(self, p: int) -> int:
+        return p % self.consumers_target
+
+    def _adopt(self, consumer: Consumer) -> None:
+        """At a batch boundary: take the partitions now assigned to this consumer, free the others."""
+        for part in self.partitions:
+            if part.owner == consumer.index:
+                part.owner = None
+                owner = self._desired_owner(part.index)
+                if owner != consumer.index and owner < len(self.lanes):
+                    other = self.lanes[owner]
+                    if not other.busy and not other.pending:
+                        self._schedule_wake(other, self.sched.now)  # hand the partition over
+        consumer.partitions = []
+        if consumer.index >= self.consumers_target:
+            return
+        for part in self.partitions:
+            if self._desired_owner(part.index) == consumer.index and part.owner is None:
+                consumer.partitions.append(part.index)
+
+    def _minute(self) -> None:
+        """Once a minute: offset lag decides whether to add (or drop) a consumer (7, B87)."""
+        now = self.sched.now
+        for part in self.partitions:
+            arrived = int(part.ready.searchsorted(now, side="right"))
+            self.lag_samples.append((now - MINUTE, part.name, arrived - part.cursor))
+        lag = self._lag(now)
+        if lag > 0 and lag >= self.last_lag and self.consumers_target < self._max_consumers():
+            self.sched.at(now + self.scale_delay_ms, self._resize, self.consumers_target + 1)
+        elif lag == 0 and self.consumers_target > self._initial_consumers():
+            self.sched.at(now + self.scale_delay_ms, self._resize, self.consumers_target - 1)
+        self.last_lag = lag
+        if self.resolved < self.n:
+            self.sched.at(now + MINUTE, self._minute)
+
+    def _lag(self, now: int) -> int:
+        """Records arrived but not yet read, over all partitions (the OffsetLag the ESM watches)."""
+        return sum(int(p.ready.searchsorted(now, side="right")) - p.cursor for p in self.partitions)
+
+    def _resize(self, target: int) -> None:
+        target = max(1, min(target, self._max_consumers()))
+        if target == self.consumers_target:
+            return
+        self.consumers_target = target
+        while len(self.lanes) < target:
+            self._schedule_wake(self._add_consumer(), self.sched.now)
+        for lane in self.lanes:
+            if not lane.busy and not lane.pending:
+                self._schedule_wake(lane, self.sched.now)
+
+    # ------------------------------------------------------------------ reading
+    def _advance(self, lane: Lane) -> None:
+        """The consumer is free: rebalance, then read the next batch across its partitions."""
+        assert isinstance(lane, Consumer)
+        now = self.sched.now
+        self._end_block(lane, now)
+        self._adopt(lane)
+        if not lane.partitions:
+            return
+        for p in lane.partitions:
+            self._expire_partition(self.partitions[p], now)
+        nxt = self._next_ready(lane)
+        if nxt is None:
+            return  # everything read; a rebalance may hand it partitions later
+        if nxt > now:
+            lane.idle_since = now
+            self._schedule_wake(lane, nxt)
+            return
+        batch = self._read(lane, now)
+        if batch is not None and len(batch.rows):
+            self._invoke(lane, batch)
+        elif batch is not None:
+            self._schedule_wake(lane, now)  # all filtered or too old: read on
+
+    def _expire_partition(self, part: Partition, now: int) -> None:
+        """Records past the topic's retention are gone (B79's end of blocking)."""
+        cut = int(part.ready.searchsorted(now - self.retention_ms, side="right"))
+        if cut > part.cursor:
+            self._resolve(
+                part.rows[part.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now
+            )
+            part.cursor = cut
+
+    def _next_ready(self, lane: Consumer) -> int | None:
+        times = [int(self.partitions[p].ready[self.partitions[p].cursor]) for p in lane.partitions
+                 if self.partitions[p].cursor < len(self.partitions[p].rows)]  # fmt: skip
+        return min(times) if times else None
+
+    def _candidates(self, lane: Consumer, until: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per partition, the next records up to BatchSize matched ones, merged by readable time."""
+        rows, ready, part_of = [], [], []
+        for p in lane.partitions:
+            part = self.partitions[p]
+            c0 = part.cum_count[part.cursor]
+            end = int(part.cum_count.searchsorted(c0 + self.config.batch_size, side="left"))
+            end = min(end, int(part.ready.searchsorted(until, side="right")), len(part.rows))
+            rows.append(part.rows[part.cursor : end])
+            ready.append(part.ready[part.cursor : end])
+            part_of.append(np.full(end - part.cursor, p, dtype=np.int64))
+        if not rows:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        r, t, owner = np.concatenate(rows), np.concatenate(ready), np.concatenate(part_of)
+        order = np.lexsort(
+            (r, t)
+        )  # by readable time, then capture order: keeps per-partition order
+        return r[order], t[order], owner[order]
+
+    def _cut(self, rows: np.ndarray) -> int:
+        """How many merged candidates fit: BatchSize matched records and the payload limit."""
+        matched = self.matched[rows]
+        count = np.cumsum(matched)
+        size = np.cumsum(np.where(matched, self.size[rows], 0))
+        limit = len(rows)
+        over_count = np.flatnonzero(count > self.config.batch_size)
+        if len(over_count):
+            limit = min(limit, int(over_count[0]))
+        over_size = np.flatnonzero(size > self.payload_limit)
+        if len(over_size):
+            limit = min(
+                limit, max(int(over_size[0]), 1)
+            )  # a lone oversized record still goes (B84)
+        return limit
+
+    def _read(self, lane: Consumer, now: int) -> Batch | None:
+        """B17: gather for the window (500 ms by default) unless BatchSize or 6 MB comes first."""
+        if self.window_ms > 0:
+            if lane.gather_open is None:
+                lane.gather_open = now
+            deadline = lane.gather_open + self.window_ms
+            rows, ready, _ = self._candidates(lane, deadline)
+            k = self._cut(rows)
+            full = k < len(rows) or (k and self.matched[rows[:k]].sum() >= self.config.batch_size)
+            flush_at = int(ready[k - 1]) if full and k else deadline
+            flush_at = max(flush_at, now)
+            if flush_at > now:
+                lane.token += 1
+                self.sched.at(flush_at, self._flush, lane, lane.token)
+                return None
+            lane.gather_open = None
+        rows, _, owner = self._candidates(lane, now)
+        k = self._cut(rows)
+        rows, owner = rows[:k], owner[:k]
+        for p in np.unique(owner):
+            part = self.partitions[int(p)]
+            part.cursor += int((owner == p).sum())
+            part.owner = lane.index
+        keep = self.matched[rows]
+        self._resolve(rows[~keep], Disposition.FILTERED, "FilterCriteria", now)  # B80: committed
+        rows = self._drop_expired(lane, rows[keep], now, invokes=1)
+        return self._new_batch(rows, "new")
+
+    # ------------------------------------------------------------------ the function
+    def _event(self, lane: Lane, batch: Batch) -> dict[str, Any]:
+        return events.build_event(events.build_records(self.table, batch.rows, self.ctx), self.ctx)
+
+    def _items(self, rows: np.ndarray) -> list[tuple[str, int]]:
+        offsets = self.offsets if self.offsets is not None else self.seqs.astype(np.int64)
+        return [(str(self.shard_names[r]), int(offsets[r])) for r in rows]
+
+    def _modelled_response(self, lane: Lane, rows: np.ndarray, verdict: FaultVerdict | None) -> Any:
+        if verdict is None or verdict.reported is None:
+            return None
+        items = self._items(rows[verdict.reported])
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": p, "offset": o}} for p, o in items
+            ]
+        }
+
+    def _judge(self, rows: np.ndarray, response: Any, duration: int) -> _Outcome:
+        if response is None:
+            return _Outcome(InvokeResult.OK, duration, None, None, 0)
+        judged = judge_kafka_response(
+            response, self._items(rows), rbif=self.config.report_batch_item_failures
+        )
+        if judged.verdict is Verdict.SUCCESS:
+            return _Outcome(InvokeResult.OK, duration, None, judged, 0)
+        if judged.verdict is Verdict.PARTIAL:
+            return _Outcome(InvokeResult.PARTIAL, duration, None, judged, len(judged.failed))
+        return _Outcome(InvokeResult.INVALID, duration, None, judged, 0)
+
+    def _split_partial(
+        self, batch: Batch, verdict: ResponseVerdict
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """B83: only the reported records are retried; the others are done."""
+        failed = np.zeros(len(batch.rows), dtype=bool)
+        failed[list(verdict.failed)] = True
+        return batch.rows[~failed], batch.rows[failed]
+
+    def _exhausted(self, batch: Batch) -> bool:
+        """B81: infinite retries with an on-failure destination stop after 10 (provisioned mode)."""
+        mra = self.config.maximum_retry_attempts
+        if mra < 0 and self.provisioned and self.config.on_failure:
+            mra = CAPPED_RETRIES
+        return mra >= 0 and batch.failures > mra
+
+    def _oversize(self, lane: Lane, batch: Batch, now: int, nbytes: int) -> None:
+        """B84: a record over the payload limit is discarded as MaximumPayloadSizeExceeded."""
+        self._discard(lane, batch.rows, now, "MaximumPayloadSizeExceeded", 1, response=None)
+        self._after_resolution(lane, now)
+
+    # ------------------------------------------------------------------ discards and blocking
+    def _discard(
+        self, lane: Lane, rows: np.ndarray, now: int, condition: str, invokes: int, *,
+        response: dict[str, Any] | None,
+    ) -> None:  # fmt: skip
+        """Drop records; the destination receives KafkaBatchInfo (7, B84) or each record (B85)."""
+        if not len(rows):
+            return
+        self._resolve(rows, Disposition.DISCARDED, condition, now)
+        dest = self.config.on_failure
+        if not dest:
+            return
+        kind = destinations.destination_kind(dest)
+        items = self._items(rows)
+        nbytes = self._nbytes(rows)
+        common: dict[str, Any] = {
+            "function_arn": self.fn.arn,
+            "approximate_invoke_count": max(invokes, 1),
+            "response": None if condition == "MaximumPayloadSizeExceeded" else response,
+            "timestamp_ms": now,
+            "event_source_arn": None if self.config.kafka_self_managed else self.ctx.source_arn,
+            "bootstrap_servers": self.ctx.bootstrap_servers,
+        }
+        if kind == "kafka":
+            for row, (_, offset) in zip(rows, items, strict=True):
+                one = np.array([row])
+                event = events.build_event(
+                    events.build_records(self.table, one, self.ctx), self.ctx
+                )
+                record = destinations.kafka_topic_failure_record(
+                    request_id=self._request_id(),
+                    batch_size=1,
+                    payload_size=int(self.size[row]),
+                    offset=offset,
+                    record_timestamp_ms=int(self.arrival[row]),
+                    payload=event,
+                    **common,
+                )
+                self.destinations.append(record)
+            return
+        payload: dict[str, Any] | None = None
+        if kind == "s3":
+            payload = events.build_event(events.build_records(self.table, rows, self.ctx), self.ctx)
+        info = destinations.kafka_records_info(
+            [p for p, _ in items], [o for _, o in items], [int(self.arrival[r]) for r in rows]
+        )
+        record = destinations.kafka_failure_record(
+            request_id=self._request_id(),
+            condition=condition,
+            batch_size=len(rows),
+            payload_size=nbytes,
+            records_info=info,
+            payload=payload,
+            payload_as_string=self.options.s3_payload == "string",
+            **common,
+        )
+        self.destinations.append(record)
+
+    def _invoke(self, lane: Lane, batch: Batch) -> None:
+        assert isinstance(lane, Consumer)
+        if lane.block_start is not None and len(batch.rows):
+            lane.block_parts.update(self._partition_names(batch.rows))
+        super()._invoke(lane, batch)
+
+    def _end_block(self, lane: Lane, t: int) -> None:
+        """A consumer's blocked time counts for every partition its failing batches held."""
+        assert isinstance(lane, Consumer)
+        if lane.block_start is not None and not lane.pending:
+            for name in lane.block_parts:
+                self.part_blocks.setdefault(name, []).append((lane.block_start, t))
+            lane.block_parts.clear()
+        super()._end_block(lane, t)
+
+    def _failed(self, att: _Attempt) -> None:
+        assert isinstance(att.lane, Consumer)
+        att.lane.block_parts.update(self._partition_names(att.batch.rows))
+        super()._failed(att)
+
+    def _partial(self, att: _Attempt) -> None:
+        assert isinstance(att.lane, Consumer)
+        att.lane.block_parts.update(self._partition_names(att.batch.rows))
+        super()._partial(att)
+
+    def _partition_names(self, rows: np.ndarray) -> set[str]:
+        return {str(s) for s in self.shard_names[rows]}
+
+    def _blocks(self) -> dict[str, list[tuple[int, int]]]:
+        return dict(self.part_blocks)
+
+    def _collect(
+        self, end: int, blocks: dict[str, list[tuple[int, int]]], **extra: Any
+    ) -> EngineRun:
+        """OffsetLag per partition and minute (records arrived but not yet read) joins the metrics."""
+        cols = list(zip(*self.lag_samples, strict=True)) if self.lag_samples else [(), (), ()]
+        lag = pa.table(
+            {
+                "minute": pa.array(cols[0], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+                "shard": pa.array(cols[1], pa.string()),
+                "offset_lag": pa.array(cols[2], pa.int64()),
+            }
+        )
+        return super()._collect(end, blocks, queue_metrics=lag, **extra)
+
+    def _log(self, att: _Attempt, result: str, nxt: str, rule: str) -> None:
+        """The ``shard`` of a Kafka attempt lists the batch's partitions, joined by ``+``."""
+        rows = att.batch.rows
+        att.lane.shard = "+".join(sorted(self._partition_names(rows))) if len(rows) else ""
+        super()._log(att, result, nxt, rule)
+
+
+def _retention_ms(settings: Mapping[str, Any], hours: float | None) -> int:
+    if hours is not None:
+        return round(hours * 3_600_000)
+    for key in ("retention.ms", "RetentionMs"):
+        if key in settings and int(settings[key]) > 0:
+            return int(settings[key])
+    if "retention.hours" in settings:
+        return int(float(settings["retention.hours"]) * 3_600_000)
+    return DEFAULT_RETENTION_MS
