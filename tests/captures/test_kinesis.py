@@ -308,3 +308,43 @@ def test_capture_to_s3_and_read_back(aws, run_cli, tmp_path: Path, monkeypatch) 
             strict=True,
         )
     ]
+
+
+def test_ctrl_c_checkpoints_and_resume_completes(aws, tmp_path: Path) -> None:
+    k = aws.client("kinesis")
+    k.create_stream(StreamName="intr", ShardCount=2)
+    t_from = now_ms()
+    put_kinesis(k, "intr", 0, 800, keys=20)
+    time.sleep(0.05)
+    common = [
+        "--from",
+        str(t_from / 1000),
+        "--to",
+        str(now_ms() / 1000),
+        *aws.cli,
+        "--page-size",
+        "20",
+        "--flush-records",
+        "40",
+        "--no-follow",
+    ]
+    out = tmp_path / "c"
+    proc = subprocess.Popen(
+        [esm_replay(), "capture", "kinesis", "intr", "-o", str(out), *common],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "--resume" in err and "Traceback" not in err
+    partial = json.loads((out / "manifest.json").read_text())
+    assert partial["complete"] is False and partial["checkpoints"]
+    subprocess.run(
+        [esm_replay(), "capture", "kinesis", "intr", "-o", str(out), "--resume", *common],
+        check=True,
+        capture_output=True,
+    )
+    got = sorted(json.loads(d)["i"] for _, _, _, _, d in rows(out))
+    assert got == list(range(800))
