@@ -175,18 +175,6 @@ def _print_summary(summary: dict[str, object], where: str) -> None:
     out_console.print(table)
 
 
-@app.command()
-def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
-) -> None:
-    """Put the outcomes of several runs side by side; differences are highlighted."""
-    from replay.compare import compare_runs
-    from replay.run import read_run
-
-    results = [read_run(r) for r in runs]
-    _print_comparison(compare_runs(results), [str(r) for r in runs])
-
-
 def _print_comparison(rows: list[ComparisonRow], names: list[str]) -> None:
     table = Table(show_lines=False)
     table.add_column("", no_wrap=True)
@@ -276,4 +264,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m replay.cli`: run the imported module's app, the one that the command modules
+    # (cli_analysis, cli_capture) registered on; this __main__ copy has only its own commands.
+    from replay.cli import main as _main
+
+    _main()

@@ -1,0 +1,579 @@
+"""Replay one capture under many configurations: ``esm-replay sweep``.
+
+A sweep is the cartesian product of ``--vary Key=v1,v2,...`` axes (and/or the points of a
+``--grid`` file), each point an ordinary run written to ``SWEEP/<point-id>/`` with the point's
+assignments applied as ``--set`` overrides. Point ids are a hash of the point's resolved
+parameters, so the same point always lands in the same directory: an interrupted sweep resumes by
+skipping the points whose run is already there (each run directory is written atomically).
+
+Points run on a local process pool (``jobs``) or on a Dask distributed cluster (``scheduler``,
+the optional extra ``esm-replay[dask]``); both call the same task function, :func:`run_point`,
+and the results table is a pure function of the inputs: the same bytes whichever ran it.
+
+``SWEEP/results.parquet`` holds one row per point: its parameters, outcomes and estimated cost,
+and whether it is on the Pareto front over (records discarded, duplicate deliveries, p99 latency,
+invocations). :func:`recommend` picks a point for a stated objective.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from replay.compare import Prices, estimate_cost
+from replay.errors import UserError
+from replay.query import _column
+from replay.run import RunResult, capture_fingerprint, read_run
+
+SWEEP_FORMAT = "esm-replay.sweep/1"
+RESULTS = "results.parquet"
+OBJECTIVES = ("latency", "cost", "safety", "balanced")
+# What the Pareto front minimises, as results.parquet columns.
+PARETO_AXES = ("discarded", "duplicates", "latency_p99_ms", "invocations")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of a sweep: its id and its ``Key=Value`` assignments."""
+
+    id: str
+    assignments: tuple[tuple[str, str], ...]
+    params: tuple[tuple[str, Any], ...]  # the resolved value of each key, for the results table
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """The point's assignments as ``--set`` strings."""
+        return tuple(f"{k}={v}" for k, v in self.assignments)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker needs to run one point (picklable, paths only)."""
+
+    capture: str
+    fingerprint: str
+    config: str | None
+    function: str | None
+    overrides: tuple[str, ...]
+    seed: int
+    out: str
+    point: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The point chosen for an objective, and why."""
+
+    objective: str
+    point: str
+    params: dict[str, Any]
+    on_front: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: its directory, results table, the Pareto front and what ran."""
+
+    path: Path
+    results: pa.Table
+    keys: tuple[str, ...]
+    front: tuple[str, ...]
+    ran: int
+    reused: int
+
+
+# ---------------------------------------------------------------------- points
+def parse_vary(text: str) -> tuple[str, tuple[str, ...]]:
+    """``Key=v1,v2,...`` → (key, values). A value holding a comma belongs in a --grid file.
+
+    Raises:
+        UserError: no ``=``, no key, or no value.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not raw:
+        raise UserError(f"--vary {text!r}: expected Key=value1,value2,... (e.g. BatchSize=10,100)")
+    return key, tuple(v.strip() for v in raw.split(","))
+
+
+def _text(value: Any) -> str:
+    """A grid value as ``--set`` text: JSON for everything but plain strings."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def read_grid(path: Path) -> list[dict[str, str]]:
+    """A grid file: a list of points (objects), or an object of key → list of values (a product).
+
+    Raises:
+        UserError: unreadable, or neither shape.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--grid {path}: cannot read ({exc.strerror})") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            doc = yaml.safe_load(text)
+        else:
+            doc = json.loads(text)
+    except Exception as exc:
+        raise UserError(
+            f"--grid {path}: not valid {path.suffix[1:].upper() or 'JSON'} ({exc})"
+        ) from None
+    if isinstance(doc, dict) and all(isinstance(v, list) and v for v in doc.values()):
+        keys = list(doc)
+        return [
+            {k: _text(v) for k, v in zip(keys, combo, strict=True)}
+            for combo in itertools.product(*(doc[k] for k in keys))
+        ]
+    if isinstance(doc, list) and doc and all(isinstance(p, dict) for p in doc):
+        return [{str(k): _text(v) for k, v in p.items()} for p in doc]
+    raise UserError(
+        f"--grid {path}: expected a list of points ({{Key: value}} objects) or an object of "
+        "Key: [values] (their product)"
+    )
+
+
+def combinations(
+    axes: Sequence[tuple[str, Sequence[str]]], grid: Sequence[Mapping[str, str]] = ()
+) -> list[tuple[tuple[str, str], ...]]:
+    """The assignments of every point: grid points × the product of the axes, in the given order."""
+    base: list[Mapping[str, str]] = list(grid) or [{}]
+    out = []
+    for g in base:
+        for combo in itertools.product(*(values for _, values in axes)):
+            assignment = dict(g)
+            assignment.update({k: v for (k, _), v in zip(axes, combo, strict=True)})
+            out.append(tuple(assignment.items()))
+    if not out or out == [()]:
+        raise UserError("sweep: nothing to vary; give --vary Key=v1,v2 or --grid FILE")
+    return out
+
+
+def _norm(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _lookup(doc: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+    """The value at a dotted key of AWS JSON, matching PascalCase or snake_case segments."""
+    node: Any = doc
+    for segment in key.split("."):
+        if not isinstance(node, Mapping):
+            return False, None
+        match = [k for k in node if _norm(k) == _norm(segment)]
+        if not match:
+            return False, None
+        node = node[match[0]]
+    return True, node
+
+
+def point_id(params: Sequence[tuple[str, Any]]) -> str:
+    """A stable id from a point's resolved parameters (order and spelling of keys do not matter)."""
+    canonical = json.dumps(sorted((_norm(k), v) for k, v in params), sort_keys=True, default=str)
+    return "p" + hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def resolve_points(
+    capture: Path,
+    config: str | None,
+    function: str | None,
+    base: Sequence[str],
+    assignments: Sequence[tuple[tuple[str, str], ...]],
+) -> list[Point]:
+    """Validate every point's configuration up front; nothing is written when one is wrong.
+
+    Raises:
+        UserError: the capture, function or a point's configuration is invalid (the point named).
+    """
+    from replay.capture import read_capture
+    from replay.function import load_function
+    from replay.run import resolve_config
+
+    cap = read_capture(capture)
+    load_function(function)
+    points, seen = [], set()
+    for assignment in assignments:
+        overrides = [*base, *(f"{k}={v}" for k, v in assignment)]
+        try:
+            resolved = resolve_config(cap, config, overrides)
+        except UserError as exc:
+            where = " ".join(f"{k}={v}" for k, v in assignment)
+            raise UserError(f"sweep point {where}: {exc}") from None
+        aws = resolved.config.to_aws()
+        params = []
+        for k, v in assignment:
+            found, value = _lookup(aws, k)
+            params.append((k, value if found else v))
+        pid = point_id(params)
+        if pid not in seen:
+            seen.add(pid)
+            points.append(Point(pid, tuple(assignment), tuple(params)))
+    return points
+
+
+# ---------------------------------------------------------------------- one point
+_CAPTURES: dict[tuple[str, str], Any] = {}
+
+
+def _capture(path: str, fingerprint: str) -> Any:
+    """The capture, read once per worker process (a sweep replays it many times)."""
+    from replay.capture import read_capture
+
+    key = (path, fingerprint)
+    if key not in _CAPTURES:
+        _CAPTURES.clear()
+        _CAPTURES[key] = read_capture(path)
+    return _CAPTURES[key]
+
+
+def run_point(task: Task) -> dict[str, Any]:
+    """Run one point into ``task.out`` (or reuse the run already there) and return its figures.
+
+    This is the task function of both the local pool and Dask: it takes paths, writes the run
+    directory atomically and returns a plain dict.
+    """
+    from replay.function import load_function
+    from replay.run import RunRequest, resolve_config, run_capture
+
+    out = Path(task.out)
+    if (out / "run.json").is_file():
+        return figures(read_run(out), task.point)
+    capture = _capture(task.capture, task.fingerprint)
+    resolved = resolve_config(capture, task.config, task.overrides)
+    request = RunRequest(
+        capture=Path(task.capture),
+        config=resolved.config,
+        model=load_function(task.function),
+        seed=task.seed,
+        overrides=task.overrides,
+        config_source=resolved.source,
+        source_settings=resolved.source_settings,
+    )
+    return figures(run_capture(capture, request, out, overwrite=True), task.point)
+
+
+def figures(run: RunResult, point: str, prices: Prices | None = None) -> dict[str, Any]:
+    """The results-table row of one run (deterministic: no wall-clock figure)."""
+    s = run.summary
+    disp, results = s["dispositions"], s["results"]
+    cost = estimate_cost(run, prices or Prices())
+    return {
+        "point": point,
+        "records": s["records"],
+        "processed": disp.get("processed", 0),
+        "discarded": disp.get("discarded", 0) + disp.get("dead-lettered", 0),
+        "filtered": disp.get("filtered", 0),
+        "unprocessed": disp.get("unprocessed", 0),
+        "duplicates": s["duplicates"],
+        "invocations": s["invocations"],
+        "errors": results.get("error", 0) + results.get("timeout", 0),
+        "throttles": results.get("throttled", 0),
+        "iterator_age_p99_ms": s["iterator_age_ms"]["p99"],
+        "iterator_age_max_ms": s["iterator_age_ms"]["max"],
+        "latency_p50_ms": s["latency_ms"]["p50"],
+        "latency_p99_ms": s["latency_ms"]["p99"],
+        "blocked_ms": s["blocked_ms"],
+        "destination_records": s["destination_records"],
+        "gb_seconds": cost.gb_seconds,
+        "requests": cost.requests,
+        "cost_usd": cost.usd,
+    }
+
+
+# ---------------------------------------------------------------------- execution
+def _execute(
+    tasks: Sequence[Task], jobs: int, scheduler: str | None, progress: Progress | None
+) -> dict[str, dict[str, Any]]:
+    done: dict[str, dict[str, Any]] = {}
+
+    def finished(row: dict[str, Any]) -> None:
+        done[row["point"]] = row
+        if progress is not None:
+            progress(len(done), len(tasks))
+
+    if not tasks:
+        return done
+    if scheduler:
+        _on_dask(tasks, scheduler, finished)
+    elif jobs <= 1 or len(tasks) == 1:
+        for task in tasks:
+            finished(run_point(task))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn, not fork: DuckDB and Arrow thread pools do not survive a fork.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+            futures = [pool.submit(run_point, t) for t in tasks]
+            for fut in as_completed(futures):
+                finished(fut.result())
+    return done
+
+
+def _on_dask(
+    tasks: Sequence[Task], scheduler: str, finished: Callable[[dict[str, Any]], None]
+) -> None:
+    """Run the same task function on a Dask distributed cluster (``esm-replay[dask]``)."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UserError(
+            "--scheduler needs Dask distributed: pip install 'esm-replay[dask]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise UserError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    with client:
+        futures = client.map(run_point, list(tasks), key=[f"esm-replay-{t.point}" for t in tasks])
+        for fut in as_completed(futures):
+            finished(fut.result())
+
+
+# ---------------------------------------------------------------------- pareto, recommendation
+def _objective(row: Mapping[str, Any], name: str) -> float:
+    value = row.get(name)
+    return float("inf") if value is None else float(value)
+
+
+def pareto_front(
+    rows: Sequence[Mapping[str, Any]], axes: Sequence[str] = PARETO_AXES
+) -> list[bool]:
+    """Which rows no other row dominates (no worse on every axis, better on one); all minimised."""
+    vectors = [tuple(_objective(r, a) for a in axes) for r in rows]
+    front = []
+    for v in vectors:
+        dominated = any(all(x <= y for x, y in zip(w, v, strict=True)) and w != v for w in vectors)
+        front.append(not dominated)
+    return front
+
+
+def recommend(results: pa.Table, objective: str) -> Recommendation:
+    """The point to choose for ``objective``, in the spirit of aws-lambda-power-tuning:
+
+    * ``latency`` — lowest p99 end-to-end latency, then fewest records discarded;
+    * ``cost`` — lowest estimated cost (GB-s and requests), then fewest discarded;
+    * ``safety`` — fewest records discarded, then fewest duplicate deliveries, then latency;
+    * ``balanced`` — on the Pareto front, the smallest sum of the four front axes, each divided
+      by its largest value in the sweep.
+
+    Ties go to the earlier point. Raises UserError for an unknown objective.
+    """
+    if objective not in OBJECTIVES:
+        raise UserError(f"--objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    rows = results.to_pylist()
+    if not rows:
+        raise UserError("sweep: no finished point to recommend")
+    orders = {
+        "latency": ("latency_p99_ms", "discarded", "invocations", "cost_usd"),
+        "cost": ("cost_usd", "discarded", "latency_p99_ms", "duplicates"),
+        "safety": ("discarded", "duplicates", "latency_p99_ms", "invocations"),
+    }
+    if objective == "balanced":
+        scale = {
+            a: max((_objective(r, a) for r in rows if r.get(a) is not None), default=0)
+            for a in PARETO_AXES
+        }
+        candidates = [r for r in rows if r["pareto"]] or rows
+
+        def score(r: Mapping[str, Any]) -> tuple[float, ...]:
+            return (
+                sum(
+                    _objective(r, a) / scale[a] if scale[a] and scale[a] != float("inf") else 0.0
+                    for a in PARETO_AXES
+                ),
+            )
+
+        best = min(candidates, key=score)
+        reason = "smallest sum of normalised discarded, duplicates, p99 latency and invocations on the Pareto front"
+    else:
+        keys = orders[objective]
+        best = min(rows, key=lambda r: tuple(_objective(r, a) for a in keys))
+        reason = "lowest " + ", then ".join(k.replace("_", " ") for k in keys)
+    params = {k: best[k] for k in results.column_names if k.startswith("param.")}
+    return Recommendation(
+        objective=objective,
+        point=best["point"],
+        params={k.removeprefix("param."): v for k, v in params.items()},
+        on_front=bool(best["pareto"]),
+        reason=reason,
+    )
+
+
+# ---------------------------------------------------------------------- the sweep
+def _spec(
+    capture: Path,
+    fingerprint: str,
+    config: str | None,
+    function: str | None,
+    base: Sequence[str],
+    seed: int,
+) -> dict[str, Any]:
+    return {
+        "format": SWEEP_FORMAT,
+        "capture": {"path": str(capture), "fingerprint": fingerprint},
+        "config": None if config is None else str(config),
+        "function": function,
+        "set": list(base),
+        "seed": seed,
+    }
+
+
+def _check_target(out: Path, spec: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+    """Points already recorded in ``out`` (resume), after checking it is the same sweep."""
+    if not out.exists():
+        return []
+    sweep_json = out / "sweep.json"
+    if not sweep_json.is_file():
+        if out.is_dir() and not any(out.iterdir()):
+            return []
+        raise UserError(f"{out}: exists and is not a sweep directory; choose another -o")
+    old = json.loads(sweep_json.read_text(encoding="utf-8"))
+    same = {k: old.get(k) for k in spec} == spec
+    if not same and not overwrite:
+        changed = sorted(k for k in spec if old.get(k) != spec[k])
+        raise UserError(
+            f"{out}: a sweep with another {', '.join(changed)}; choose another -o or pass --overwrite"
+        )
+    if not same:
+        import shutil
+
+        shutil.rmtree(out)
+        return []
+    return list(old.get("points") or [])
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def results_table(points: Sequence[Point], rows: Mapping[str, Mapping[str, Any]]) -> pa.Table:
+    """One row per point in point order: ``point``, ``param.<Key>`` columns, figures, ``pareto``."""
+    ordered = [rows[p.id] for p in points]
+    front = pareto_front(ordered)
+    keys = list(dict.fromkeys(k for p in points for k, _ in p.params))
+    columns: dict[str, pa.Array] = {"point": pa.array([p.id for p in points], pa.string())}
+    for key in keys:
+        columns[f"param.{key}"] = _column([dict(p.params).get(key) for p in points])
+    figures_names = [k for k in ordered[0] if k != "point"] if ordered else []
+    for name in figures_names:
+        columns[name] = _column([r[name] for r in ordered])
+    columns["pareto"] = pa.array(front, pa.bool_())
+    return pa.table(columns)
+
+
+def _absolute(function: str | None) -> str | None:
+    """A function spec that names a file, made absolute: workers may run elsewhere (Dask)."""
+    if function is None:
+        return None
+    if Path(function).is_file():
+        return str(Path(function).resolve())
+    file, sep, name = function.rpartition(":")
+    if sep and file.endswith(".py") and Path(file).is_file():
+        return f"{Path(file).resolve()}:{name}"
+    return function
+
+
+def run_sweep(
+    capture: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    config: str | None = None,
+    function: str | None = None,
+    vary: Sequence[str] = (),
+    grid: str | os.PathLike[str] | None = None,
+    base: Sequence[str] = (),
+    seed: int = 0,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Run every point of the sweep that is not already in ``out`` and write results.parquet.
+
+    Raises:
+        UserError: bad --vary/--grid, an invalid point, a capture or target problem (nothing
+            is written then), or an unreachable scheduler.
+    """
+    capture_path = Path(capture).resolve()
+    function = _absolute(function)
+    target = Path(out)
+    axes = [parse_vary(v) for v in vary]
+    grid_points = read_grid(Path(grid)) if grid is not None else []
+    points = resolve_points(capture_path, config, function, base, combinations(axes, grid_points))
+    fingerprint = capture_fingerprint(capture_path)
+    config_abs = None if config is None else str(Path(config).resolve())
+    spec = _spec(capture_path, fingerprint, config_abs, function, base, seed)
+    previous = _check_target(target, spec, overwrite)
+    target.mkdir(parents=True, exist_ok=True)
+    known = {p["id"]: p for p in previous}
+    for p in points:
+        known[p.id] = {"id": p.id, "set": list(p.overrides), "params": dict(p.params)}
+    _write_json(target / "sweep.json", {**spec, "points": list(known.values())})
+    tasks = [
+        Task(
+            str(capture_path),
+            fingerprint,
+            config_abs,
+            function,
+            (*base, *p.overrides),
+            seed,
+            str(target / p.id),
+            p.id,
+        )
+        for p in points
+    ]
+    reused = sum((target / p.id / "run.json").is_file() for p in points)
+    rows = _execute(tasks, jobs, scheduler, progress)
+    table = results_table(points, rows)
+    tmp = target / f".{RESULTS}.tmp-{os.getpid()}"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, target / RESULTS)
+    front = tuple(
+        str(x)
+        for x, f in zip(
+            table.column("point").to_pylist(), table.column("pareto").to_pylist(), strict=True
+        )
+        if f
+    )
+    keys = tuple(dict.fromkeys(k for p in points for k, _ in p.params))
+    return SweepResult(target, table, keys, front, len(points) - reused, reused)
+
+
+def read_results(path: str | os.PathLike[str]) -> pa.Table:
+    """SWEEP/results.parquet.
+
+    Raises:
+        UserError: not a finished sweep.
+    """
+    target = Path(path) / RESULTS
+    if not target.is_file():
+        raise UserError(f"{path}: no {RESULTS}; run `esm-replay sweep ... -o {path}` to finish it")
+    return pq.read_table(target)
+
+
+def param_keys(results: pa.Table) -> list[str]:
+    """The varied keys of a results table."""
+    return [c.removeprefix("param.") for c in results.column_names if c.startswith("param.")]
+
+
+def describe(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
+    """``Key=value`` text of each row's parameters."""
+    return [" ".join(f"{k}={json.dumps(r[f'param.{k}'])}" for k in keys) for r in rows]

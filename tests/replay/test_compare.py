@@ -1,0 +1,277 @@
+"""compare: the table of a small demo (golden text and JSON), divergence, cost, calibration.
+
+The builders here (:func:`small_demo`, :func:`scenario`) are shared by the other analysis tests:
+each builds once per test session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import replay.demo as demo_module
+from replay.capture import write_capture
+from replay.cli import app
+from replay.compare import Calibration, Prices, calibrate, compare, compare_runs, estimate_cost
+from replay.query import parse_failure
+from replay.run import read_run, replay
+from replay.testing import make_capture, rec
+
+GOLDEN = Path(__file__).parent / "golden"
+DEMO_RECORDS = 6_000
+_CACHE: dict[str, Path] = {}
+
+
+def golden(name: str, text: str) -> None:
+    """Compare with tests/replay/golden/NAME; UPDATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def small_demo(factory: pytest.TempPathFactory) -> Path:
+    """The demo incident with 6,000 records (same poison record, same two configurations)."""
+    if "demo" not in _CACHE:
+        out = factory.mktemp("demo")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(demo_module, "RECORDS", DEMO_RECORDS)
+            demo_module.run_demo(out)
+        _CACHE["demo"] = out
+    return _CACHE["demo"]
+
+
+FUNCTION = {
+    "memory": 256,
+    "duration": {"base_ms": 20, "per_record_ms": 1},
+    "faults": [{"when": "json_extract(data, '$.bad')::BOOLEAN", "error": "Unhandled"}],
+}
+
+
+def scenario(factory: pytest.TempPathFactory) -> Path:
+    """A 2-shard capture of 40 records, two poison records, a config and a function model."""
+    if "scenario" not in _CACHE:
+        root = factory.mktemp("scenario")
+        records = [
+            rec(
+                f"k{i % 5}",
+                {"n": i, "bad": i in (7, 23)},
+                at=i * 0.5,
+                shard=f"shardId-00000000000{i % 2}",
+            )
+            for i in range(40)
+        ]
+        cap = make_capture(records)
+        write_capture(root / "capture", cap.manifest, cap.records)
+        (root / "esm.json").write_text(
+            json.dumps({"StartingPosition": "TRIM_HORIZON", "MaximumRetryAttempts": 2})
+        )
+        (root / "fn.json").write_text(json.dumps(FUNCTION))
+        _CACHE["scenario"] = root
+    return _CACHE["scenario"]
+
+
+def scenario_runs(factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two runs of the scenario: retries only, and bisect with an on-failure destination."""
+    if "scenario_runs" not in _CACHE:
+        root = scenario(factory)
+        common = {"config_path": root / "esm.json", "function": str(root / "fn.json")}
+        replay(root / "capture", root / "retry", **common)  # type: ignore[arg-type]
+        replay(
+            root / "capture",
+            root / "bisect",
+            overrides=[
+                "BisectBatchOnFunctionError=true",
+                "DestinationConfig.OnFailure.Destination=arn:aws:sqs:us-east-1:123456789012:dlq",
+            ],
+            **common,  # type: ignore[arg-type]
+        )
+        _CACHE["scenario_runs"] = root
+    root = _CACHE["scenario_runs"]
+    return root / "retry", root / "bisect"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "replay.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+# ---------------------------------------------------------------------- tests
+def test_demo_table_is_golden(tmp_path_factory: pytest.TempPathFactory) -> None:
+    d = small_demo(tmp_path_factory)
+    out = CliRunner().invoke(app, ["compare", str(d / "run-production"), str(d / "run-safer")])
+    assert out.exit_code == 0, out.output
+    golden("compare_demo.txt", out.output)
+
+
+def test_demo_json_is_golden(tmp_path_factory: pytest.TempPathFactory) -> None:
+    d = small_demo(tmp_path_factory)
+    out = CliRunner().invoke(
+        app, ["compare", str(d / "run-production"), str(d / "run-safer"), "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    rows = {r["key"]: r for r in doc["rows"]}
+    assert rows["iterator_age_ms.max"]["differs"] and not rows["records"]["differs"]
+    assert doc["first_divergence"]["order"] == "arrival"
+    golden("compare_demo.json", out.output)
+
+
+def test_first_divergence_is_the_earliest_arrival_whose_fate_differs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    d = small_demo(tmp_path_factory)
+    runs = [read_run(d / "run-production"), read_run(d / "run-safer")]
+    c = compare(runs)
+    assert c.divergence is not None
+    # brute force: walk the capture by arrival and find the first record the runs disagree on
+    capture = pq.read_table(d / "capture" / "records").sort_by(
+        [("shard", "ascending"), ("pos", "ascending")]
+    )
+    prod, safe = (r.records.to_pylist() for r in runs)
+    arrival = capture.column("arrival").to_pylist()
+    order = sorted(range(len(prod)), key=lambda i: (arrival[i], prod[i]["shard"], prod[i]["pos"]))
+
+    def fate(row: dict[str, object]) -> tuple[object, ...]:
+        return (row["disposition"], row["reason"], row["deliveries"])
+
+    first = next(i for i in order if fate(prod[i]) != fate(safe[i]))
+    assert (c.divergence.shard, c.divergence.seq) == (prod[first]["shard"], prod[first]["seq"])
+    assert compare([runs[0], runs[0]]).divergence is None
+
+
+def test_compare_runs_keeps_the_demo_interface(tmp_path_factory: pytest.TempPathFactory) -> None:
+    d = small_demo(tmp_path_factory)
+    rows = compare_runs([read_run(d / "run-production"), read_run(d / "run-safer")])
+    labels = [r.label for r in rows]
+    assert "BatchSize" in labels and "invocations" in labels
+    assert all(len(r.values) == 2 for r in rows)
+
+
+def test_cost_is_memory_times_durations_plus_requests(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    retry, _ = scenario_runs(tmp_path_factory)
+    run = read_run(retry)
+    inv = run.invocations.to_pylist()
+    billed = [i for i in inv if i["result"] not in ("throttled", "rejected")]
+    ms = sum((i["end"] - i["start"]).total_seconds() * 1000 for i in billed)
+    cost = estimate_cost(run, Prices(gb_second=1.0, per_million_requests=1e6))
+    assert cost.requests == len(billed)
+    assert cost.gb_seconds == pytest.approx(256 / 1024 * ms / 1000, abs=1e-3)
+    assert cost.usd == pytest.approx(cost.gb_seconds + len(billed), abs=1e-3)
+
+
+def test_price_flags_change_the_estimate(tmp_path_factory: pytest.TempPathFactory) -> None:
+    retry, bisect = scenario_runs(tmp_path_factory)
+    out = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            str(retry),
+            str(bisect),
+            "-F",
+            "json",
+            "--price-gb-s",
+            "1",
+            "--price-requests",
+            "0",
+        ],
+    )
+    doc = json.loads(out.output)
+    usd = next(r for r in doc["rows"] if r["key"] == "cost.usd")["values"]
+    gbs = next(r for r in doc["rows"] if r["key"] == "cost.gb_seconds")["values"]
+    assert usd == pytest.approx(gbs, abs=1e-3)
+    assert doc["prices"]["usd_per_gb_second"] == 1
+
+
+def test_calibration_matches_observed_failures_by_shard_and_range(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    retry, bisect = scenario_runs(tmp_path_factory)
+    root = scenario(tmp_path_factory)
+    # A copy of the capture whose observed/ holds production's failure records: the bisect run's
+    # two records (one with a wider range, as production's bisect may cut differently) and one
+    # record on a range the replay never failed.
+    cap = tmp_path / "capture"
+    shutil.copytree(root / "capture", cap)
+    produced = [
+        json.loads(line) for line in (bisect / "destinations.jsonl").read_text().splitlines()
+    ]
+    assert len(produced) == 2
+    observed = [produced[0], json.loads(json.dumps(produced[1]))]
+    info = observed[1]["KinesisBatchInfo"]
+    info["startSequenceNumber"] = str(int(info["startSequenceNumber"]) - 1000)
+    info["batchSize"] = 2
+    extra = json.loads(json.dumps(produced[0]))
+    extra["KinesisBatchInfo"]["startSequenceNumber"] = "1"
+    extra["KinesisBatchInfo"]["endSequenceNumber"] = "2"
+    observed.append(extra)
+    (cap / "observed").mkdir()
+    (cap / "observed" / "failures.jsonl").write_text(
+        "".join(json.dumps(o) + "\n" for o in observed)
+    )
+    runs = []
+    for src in (retry, bisect):
+        dst = tmp_path / src.name
+        shutil.copytree(src, dst)
+        meta = json.loads((dst / "run.json").read_text())
+        meta["capture"]["path"] = str(cap)
+        (dst / "run.json").write_text(json.dumps(meta))
+        runs.append(dst)
+    c = compare([read_run(r) for r in runs])
+    assert c.calibration == (
+        Calibration(observed=3, produced=0, matched=0, missed=3, extra=0),
+        Calibration(observed=3, produced=2, matched=2, missed=1, extra=0),
+    )
+    assert c.calibration[1] is not None and c.calibration[1].agreement == pytest.approx(66.7)
+    out = CliRunner().invoke(app, ["compare", *map(str, runs)])
+    golden("compare_calibration.txt", out.output)
+
+
+def test_calibrate_sqs_messages_by_id_and_kafka_by_offsets() -> None:
+    dlq = [
+        parse_failure(
+            {"messageId": "m1", "body": "x", "attributes": {"ApproximateReceiveCount": "3"}}, 0
+        )
+    ]
+    assert dlq[0].receive_count == 3 and dlq[0].message_id == "m1"
+    assert calibrate(dlq, dlq).agreement == 100.0
+    kafka = parse_failure(
+        {
+            "requestContext": {"condition": "RetryAttemptsExhausted"},
+            "KafkaBatchInfo": {
+                "batchSize": 2,
+                "recordsInfo": {"orders-3": {"firstRecordOffset": "10", "lastRecordOffset": "11"}},
+            },
+        },
+        0,
+    )
+    assert (kafka.shard, kafka.first_seq, kafka.last_seq) == ("orders-3", "10", "11")
+    later = parse_failure(
+        {
+            "KafkaBatchInfo": {
+                "recordsInfo": {"orders-3": {"firstRecordOffset": "11", "lastRecordOffset": "12"}}
+            }
+        },
+        1,
+    )
+    assert calibrate([kafka], [later]).matched == 1
+    assert calibrate([kafka], []).agreement == 0.0
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    out = cli("compare", str(tmp_path))
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "not a capture" in out.stderr
