@@ -65,6 +65,7 @@ class Consumer(Lane):
 
     partitions: list[int] = field(default_factory=list)
     block_parts: set[str] = field(default_factory=set)
+    assignment: int = -1  # the assignment version its partitions come from
 
 
 class KafkaEngine(StreamEngine):
@@ -96,6 +97,7 @@ class KafkaEngine(StreamEngine):
         self.last_lag = 0
         self.part_blocks: dict[str, list[tuple[int, int]]] = {}
         self.lag_samples: list[tuple[int, str, int]] = []
+        self.assignment = 0  # bumped whenever the consumer count changes
         has_offsets = (
             "offset" in self.table.column_names and not self.table.column("offset").null_count
         )
@@ -176,12 +178,17 @@ class KafkaEngine(StreamEngine):
 
     def _adopt(self, consumer: Consumer) -> None:
         """At a batch boundary: take the partitions now assigned to this consumer, free the others."""
+        if consumer.assignment == self.assignment and consumer.partitions:
+            return  # nothing moved since it last adopted
+        consumer.assignment = self.assignment
         for part in self.partitions:
             if part.owner == consumer.index:
                 part.owner = None
                 owner = self._desired_owner(part.index)
                 if owner != consumer.index and owner < len(self.lanes):
                     other = self.lanes[owner]
+                    assert isinstance(other, Consumer)
+                    other.assignment = -1  # it must adopt the partition it is handed
                     if not other.busy and not other.pending:
                         self._schedule_wake(other, self.sched.now)  # hand the partition over
         consumer.partitions = []
@@ -215,6 +222,7 @@ class KafkaEngine(StreamEngine):
         if target == self.consumers_target:
             return
         self.consumers_target = target
+        self.assignment += 1
         while len(self.lanes) < target:
             self._schedule_wake(self._add_consumer(), self.sched.now)
         for lane in self.lanes:
@@ -264,9 +272,12 @@ class KafkaEngine(StreamEngine):
         rows, ready, part_of = [], [], []
         for p in lane.partitions:
             part = self.partitions[p]
+            if part.cursor >= len(part.rows) or part.ready[part.cursor] > until:
+                continue  # nothing readable in this partition yet
             c0 = part.cum_count[part.cursor]
             end = int(part.cum_count.searchsorted(c0 + self.config.batch_size, side="left"))
             end = min(end, int(part.ready.searchsorted(until, side="right")), len(part.rows))
+            end = max(end, part.cursor)  # nothing readable yet in this partition
             rows.append(part.rows[part.cursor : end])
             ready.append(part.ready[part.cursor : end])
             part_of.append(np.full(end - part.cursor, p, dtype=np.int64))

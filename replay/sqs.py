@@ -478,12 +478,14 @@ class SqsEngine(EngineBase):
     def _invoke(self, receive: Receive) -> None:
         now = self.sched.now
         receive.attempts += 1
-        rows = self._still_mine(receive)
-        if not len(rows):
-            self._release(receive.slot)
-            return
-        receive.rows, receive.receipts = rows, self.receives[rows].copy()
-        receive.nbytes = self._nbytes_of(rows)
+        if receive.attempts > 1:  # a throttled retry: its visibility timeout may have run out
+            rows = self._still_mine(receive)
+            if not len(rows):
+                self._release(receive.slot)
+                return
+            receive.rows, receive.receipts = rows, self.receives[rows].copy()
+            receive.nbytes = self._nbytes_of(rows)
+        rows = receive.rows
         if self._throttled(now):
             self._throttle(receive, now)
             return
@@ -620,9 +622,11 @@ class SqsEngine(EngineBase):
     def _visibility_timeout(self, receive: Receive) -> None:
         """The receive's messages still in flight become receivable again (B61, S02)."""
         now = self.sched.now
+        returned = False
         for row, receipt in zip(receive.rows, receive.receipts, strict=True):
             if self.state[row] != IN_FLIGHT or self.receives[row] != receipt:
                 continue
+            returned = True
             self.state[row] = VISIBLE
             self.in_flight_msgs -= 1
             self.visible_msgs += 1
@@ -633,7 +637,8 @@ class SqsEngine(EngineBase):
                 self._maybe_unlock(g)
             else:
                 heapq.heappush(self.back, (now, int(row)))
-        self._schedule_dispatch(now)
+        if returned:
+            self._schedule_dispatch(now)
 
     def _maybe_unlock(self, g: int) -> None:
         """B74: a FIFO group is receivable again once none of its messages is in flight."""
@@ -644,8 +649,11 @@ class SqsEngine(EngineBase):
             heapq.heappush(self.groups, (int(self.visible_at[head]), head, g))
 
     def _release(self, slot: int) -> None:
+        """A poller is free again: it receives at once if anything is receivable, else waits."""
         self.busy.discard(slot)
-        self._schedule_dispatch(self.sched.now)
+        nxt = self._next_visible()
+        if nxt is not None:
+            self._schedule_dispatch(max(nxt, self.sched.now))
 
     # ------------------------------------------------------------------ scaling and gauges
     def _minute(self) -> None:
