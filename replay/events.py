@@ -72,7 +72,8 @@ _IMAGES = ("Keys", "NewImage", "OldImage")
 
 # Bytes json.dumps (ensure_ascii=False) escapes: the quote, the backslash and C0 controls. UTF-8
 # continuation bytes are >= 0x80, so a byte scan never mistakes part of a character for one.
-_ESCAPED_RE = '["\\\\\\x00-\\x1f]'
+# Each costs one extra byte (a two-character escape such as \n) or five (\u00XX).
+_SHORT_ESCAPES = frozenset(b'"\\\n\r\t\b\f')
 _PLAIN_BYTES = bytes(b for b in range(0x20, 256) if b not in b'"\\')
 _POW10 = np.array([10**k for k in range(1, 19)], dtype=np.int64)
 _DDB_CHUNK = 8192
@@ -820,31 +821,32 @@ def _kafka_sizes(table: pa.Table, ctx: EventContext) -> np.ndarray:
     )
 
 
-def _may_need_escapes(arr: pa.ChunkedArray | pa.Array) -> bool:
-    """Whether any value buffer holds a byte JSON escapes; one C-speed pass per chunk.
+def _escapable_bytes(arr: pa.ChunkedArray | pa.Array) -> set[int]:
+    """The bytes JSON escapes that occur in the value buffers; one C-speed pass per chunk.
 
-    The whole buffer is checked, slice or not: a hit outside the rows only costs the exact check.
+    The whole buffer is scanned, slice or not: a byte outside the rows only costs a count.
     """
+    found: set[int] = set()
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     for chunk in chunks:
         data = chunk.buffers()[2]
-        if data is not None and data.to_pybytes().translate(None, _PLAIN_BYTES):
-            return True
-    return False
+        if data is not None:
+            found.update(data.to_pybytes().translate(None, _PLAIN_BYTES))
+    return found
 
 
 def _escaped_lengths(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """UTF-8 byte length of each string's JSON encoding, quotes excluded.
 
-    A null counts as ``null`` less the two quotes a string would have had. Strings holding
-    characters JSON escapes (quote, backslash, C0 controls) are rare: they are found only when a
-    quick scan says there may be some, and then measured one by one.
+    A null counts as ``null`` less the two quotes a string would have had. JSON (as
+    :func:`_dumps` writes it) adds one byte for each quote, backslash, newline, carriage return,
+    tab, backspace and form feed, and five for each other C0 control (``\\u00XX``): each such
+    byte that occurs in the column is counted column-wise (JSON bodies cost one pass, for ``"``).
     """
     lengths = pc.fill_null(pc.binary_length(arr), 2).to_numpy().astype(np.int64)
-    if _may_need_escapes(arr):
-        needs = pc.fill_null(pc.match_substring_regex(arr, _ESCAPED_RE), False)
-        for i in np.flatnonzero(needs.to_numpy(zero_copy_only=False)):
-            lengths[i] = len(_dumps(arr[int(i)].as_py()).encode("utf-8")) - 2
+    for byte in _escapable_bytes(arr):
+        counts = pc.fill_null(pc.count_substring(arr, chr(byte)), 0).to_numpy()
+        lengths += (1 if byte in _SHORT_ESCAPES else 5) * counts.astype(np.int64)
     return lengths
 
 
