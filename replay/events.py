@@ -76,7 +76,7 @@ _IMAGES = ("Keys", "NewImage", "OldImage")
 _SHORT_ESCAPES = frozenset(b'"\\\n\r\t\b\f')
 _PLAIN_BYTES = bytes(b for b in range(0x20, 256) if b not in b'"\\')
 _POW10 = np.array([10**k for k in range(1, 19)], dtype=np.int64)
-_DDB_CHUNK = 8192
+_SERIALISE_CHUNK = 8192  # rows per chunk when sizes are found by building records
 
 
 @dataclass(frozen=True)
@@ -717,8 +717,8 @@ def record_sizes(table: pa.Table, ctx: EventContext) -> pa.Array:
 def _serialised_sizes(table: pa.Table, ctx: EventContext) -> np.ndarray:
     """Sizes by building and serialising every record, in chunks: the exact fallback."""
     out = np.empty(table.num_rows, dtype=np.int64)
-    for lo in range(0, table.num_rows, _DDB_CHUNK):
-        chunk = table.slice(lo, _DDB_CHUNK)
+    for lo in range(0, table.num_rows, _SERIALISE_CHUNK):
+        chunk = table.slice(lo, _SERIALISE_CHUNK)
         recs = build_records(chunk, np.arange(chunk.num_rows), ctx)
         out[lo : lo + chunk.num_rows] = [len(_dumps(r).encode("utf-8")) + 1 for r in recs]
     return out
@@ -897,13 +897,10 @@ def _kinesis_sizes(table: pa.Table, ctx: EventContext) -> np.ndarray:
 
 def _dynamodb_sizes(table: pa.Table, ctx: EventContext) -> np.ndarray:
     out = np.empty(table.num_rows, dtype=np.int64)
-    for lo in range(0, table.num_rows, _DDB_CHUNK):
-        chunk = table.slice(lo, _DDB_CHUNK)
+    for lo in range(0, table.num_rows, _SERIALISE_CHUNK):
+        chunk = table.slice(lo, _SERIALISE_CHUNK)
         fast = _dynamodb_sizes_from_lengths(chunk, ctx)
-        if fast is None:
-            recs = build_records(chunk, np.arange(chunk.num_rows), ctx)
-            fast = np.array([len(_dumps(r).encode("utf-8")) + 1 for r in recs], dtype=np.int64)
-        out[lo : lo + chunk.num_rows] = fast
+        out[lo : lo + chunk.num_rows] = fast if fast is not None else _serialised_sizes(chunk, ctx)
     return out
 
 
