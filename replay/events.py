@@ -509,7 +509,9 @@ def _may_have_extra_attributes(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Rows whose ``attributes`` JSON may name attributes beyond :data:`SQS_TYPED_ATTRIBUTES`.
 
     Counts keys (``"...":``) against known keys in one regex pass each; a value holding an escaped
-    quote before a colon can only over-count, which sends the row to the exact (parsing) path.
+    quote before a colon can only over-count, which sends the row to the exact (parsing) path. (A
+    key whose own name ends in an escaped quote and a known name could pass as that name; SQS
+    system attribute names hold no quotes.)
     """
     keys = pc.count_substring_regex(col, '"\\s*:')
     known = pc.count_substring_regex(col, _SQS_KNOWN_KEY_RE)
