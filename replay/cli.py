@@ -215,7 +215,10 @@ def demo(
 def capture_import(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Lambda event JSON / JSON Lines, or AWS CLI get-records output."),
+        typer.Argument(
+            help="Lambda event JSON / JSON Lines (any source), AWS CLI get-records or "
+            "receive-message output, or kcat -C -J output."
+        ),
     ],
     source: Annotated[SourceKind, typer.Option("--source", help="Source kind of the records.")],
     out: Annotated[
@@ -231,14 +234,38 @@ def capture_import(
     region: Annotated[
         str | None, typer.Option(help="Region, when neither the ARN nor the events give it.")
     ] = None,
+    source_setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-setting",
+            help="A queue or topic setting the replay needs, e.g. VisibilityTimeout=30, "
+            'RedrivePolicy=\'{"maxReceiveCount":3,"deadLetterTargetArn":"arn:..."}\' (repeatable).',
+        ),
+    ] = None,
+    queue_attributes: Annotated[
+        Path | None,
+        typer.Option(
+            help="`aws sqs get-queue-attributes --attribute-names All` output for the queue."
+        ),
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (HOST:PORT,...), when the events lack them."),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
-    """Build a capture from Lambda event JSON or AWS CLI output (kinesis/dynamodbstreams get-records)."""
-    from captures.importers import import_to_capture
+    """Build a capture from Lambda event JSON, AWS CLI output or kcat output.
 
+    Settings given with --source-setting win over those read from --queue-attributes.
+    """
+    from captures.importers import import_to_capture, parse_setting_pairs, read_queue_attributes
+
+    settings = read_queue_attributes(queue_attributes) if queue_attributes else {}
+    settings.update(parse_setting_pairs(source_setting or []))
     result = import_to_capture(
-        files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite
-    )
+        files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite,
+        source_settings=settings or None, bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
     for note in result.notes:
         err_console.print(f"note: {note}", soft_wrap=True)
     shards = len(result.capture.manifest.shards)

@@ -111,7 +111,8 @@ class KafkaEngine(StreamEngine):
         ) or self.capture.manifest.source.settings.get("BootstrapServers")
         return {
             "bootstrap_servers": servers or "b-1.kafka.internal:9092,b-2.kafka.internal:9092",
-            "kafka_self_managed": self.config.kafka_self_managed,
+            "kafka_self_managed": self.config.kafka_self_managed
+            or str(self.capture.manifest.source.settings.get("SelfManaged", "")).lower() == "true",
         }
 
     # ------------------------------------------------------------------ set-up
@@ -404,7 +405,7 @@ class KafkaEngine(StreamEngine):
             "approximate_invoke_count": max(invokes, 1),
             "response": None if condition == "MaximumPayloadSizeExceeded" else response,
             "timestamp_ms": now,
-            "event_source_arn": None if self.config.kafka_self_managed else self.ctx.source_arn,
+            "event_source_arn": None if self.ctx.kafka_self_managed else self.ctx.source_arn,
             "bootstrap_servers": self.ctx.bootstrap_servers,
         }
         if kind == "kafka":
