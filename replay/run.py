@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from replay import ENGINE_VERSION, __version__
 from replay.atomic import atomic_directory
-from replay.capture import MANIFEST, RECORDS_DIR, Capture, read_capture
+from replay.capture import MANIFEST, RECORDS_DIR, Capture, filesystem, is_uri, read_capture
 from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
 from replay.engine import EngineBase, EngineRun
 from replay.errors import UserError
@@ -142,8 +144,10 @@ def replay(
         UserError: bad capture, configuration, function model or output path (one line each).
     """
     target = Path(out)
-    if target.exists() and not overwrite:
-        raise UserError(f"{target}: already exists; choose another output or pass --overwrite")
+    if _run_exists(out) and not overwrite:
+        raise UserError(
+            f"{_display(out)}: already exists; choose another output or pass --overwrite"
+        )
     capture = read_capture(capture_path)
     resolved = resolve_config(capture, config_path, overrides)
     model = load_function(function)
@@ -191,7 +195,7 @@ def run_capture(
         "format": RUN_FORMAT,
         "engine": {"name": "esm-replay", "version": ENGINE_VERSION, "tool_version": __version__},
         "capture": {
-            "path": str(request.capture),
+            "path": _display(request.capture),
             "kind": capture.kind.value,
             "arn": capture.manifest.source.arn,
             "records": capture.records.num_rows,
@@ -238,12 +242,27 @@ def _engine_class(capture: Capture) -> type[EngineBase]:
     raise UserError(f"{capture.path}: replay of {capture.kind.value} captures is not available yet")
 
 
-def capture_fingerprint(path: Path) -> str:
+def _display(path: str | os.PathLike[str]) -> str:
+    """A path as the user wrote it (``Path`` turns ``s3://b/p`` into ``s3:/b/p``)."""
+    text = os.fspath(path)
+    return "s3://" + text[4:] if text.startswith("s3:/") and not text.startswith("s3://") else text
+
+
+def _run_exists(path: str | os.PathLike[str]) -> bool:
+    if not is_uri(path):
+        return Path(path).exists()
+    fs, inner = filesystem(path)
+    return bool(fs.get_file_info(f"{inner}/run.json").type != pafs.FileType.NotFound)
+
+
+def capture_fingerprint(path: str | os.PathLike[str]) -> str:
     """sha256 over the manifest and record files: which capture a run came from, exactly."""
+    fs, inner = filesystem(path)
+    infos = fs.get_file_info(pafs.FileSelector(f"{inner}/{RECORDS_DIR}", allow_not_found=True))
+    files = [f"{inner}/{MANIFEST}", *sorted(i.path for i in infos if i.path.endswith(".parquet"))]
     digest = hashlib.sha256()
-    files = [path / MANIFEST, *sorted((path / RECORDS_DIR).glob("*.parquet"))]
     for f in files:
-        with open(f, "rb") as fh:
+        with fs.open_input_stream(f) as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
     return "sha256:" + digest.hexdigest()
@@ -252,43 +271,67 @@ def capture_fingerprint(path: Path) -> str:
 def write_run(
     out: Path, meta: dict[str, Any], result: EngineRun, metrics: pa.Table, *, overwrite: bool
 ) -> None:
-    """Write the five run files into a temporary sibling and rename it into place."""
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        with open(tmp / "run.json", "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2)
+    """Write the five run files atomically: a temporary sibling renamed into place, or, on S3
+    (no rename), uploads with run.json last — a reader that finds run.json finds the whole run."""
+    if not is_uri(out):
+        with atomic_directory(out, overwrite=overwrite) as tmp:
+            _write_run_files(tmp, meta, result, metrics)
+        return
+    if _run_exists(out) and not overwrite:
+        raise UserError(
+            f"{_display(out)}: already exists; choose another output or pass --overwrite"
+        )
+    fs, inner = filesystem(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_run_files(Path(tmp), meta, result, metrics)
+        fs.delete_dir_contents(inner, missing_dir_ok=True)
+        for name in [*RUN_FILES[1:], RUN_FILES[0]]:  # run.json (first in RUN_FILES) goes last
+            pafs.copy_files(str(Path(tmp) / name), f"{inner}/{name}", destination_filesystem=fs)
+
+
+def _write_run_files(tmp: Path, meta: dict[str, Any], result: EngineRun, metrics: pa.Table) -> None:
+    with open(tmp / "run.json", "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2)
+        fh.write("\n")
+    pq.write_table(result.invocations, tmp / "invocations.parquet", compression="zstd")
+    pq.write_table(result.records, tmp / "records.parquet", compression="zstd")
+    pq.write_table(metrics, tmp / "metrics.parquet", compression="zstd")
+    with open(tmp / "destinations.jsonl", "w", encoding="utf-8") as fh:
+        for record in result.destinations:
+            fh.write(json.dumps(record, separators=(",", ":")))
             fh.write("\n")
-        pq.write_table(result.invocations, tmp / "invocations.parquet", compression="zstd")
-        pq.write_table(result.records, tmp / "records.parquet", compression="zstd")
-        pq.write_table(metrics, tmp / "metrics.parquet", compression="zstd")
-        with open(tmp / "destinations.jsonl", "w", encoding="utf-8") as fh:
-            for record in result.destinations:
-                fh.write(json.dumps(record, separators=(",", ":")))
-                fh.write("\n")
 
 
 def read_run(path: str | os.PathLike[str]) -> RunResult:
-    """Read a run directory back (for compare, the TUI and tests)."""
-    target = Path(path)
-    missing = [f for f in RUN_FILES if not (target / f).is_file()]
+    """Read a run directory back, local or ``s3://`` (for compare, the TUI and tests)."""
+    fs, inner = filesystem(path)
+    where = _display(path)
+    missing = [f for f in RUN_FILES if fs.get_file_info(f"{inner}/{f}").type != pafs.FileType.File]
     if missing:
-        raise UserError(f"{target}: not a run directory ({', '.join(missing)} missing)")
+        raise UserError(f"{where}: not a run directory ({', '.join(missing)} missing)")
+
+    def text(name: str) -> str:
+        with fs.open_input_stream(f"{inner}/{name}") as fh:
+            return bytes(fh.read()).decode("utf-8")
+
     try:
-        meta = json.loads((target / "run.json").read_text(encoding="utf-8"))
+        meta = json.loads(text("run.json"))
     except json.JSONDecodeError as exc:
-        raise UserError(f"{target / 'run.json'}: not valid JSON ({exc})") from None
+        raise UserError(f"{where}/run.json: not valid JSON ({exc})") from None
     if meta.get("format") != RUN_FORMAT:
         raise UserError(
-            f"{target / 'run.json'}: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}"
+            f"{where}/run.json: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}"
         )
-    with open(target / "destinations.jsonl", encoding="utf-8") as fh:
-        dests = tuple(json.loads(line) for line in fh if line.strip())
+    dests = tuple(
+        json.loads(line) for line in text("destinations.jsonl").splitlines() if line.strip()
+    )
     return RunResult(
-        path=target,
+        path=Path(path),
         meta=meta,
-        invocations=pq.read_table(target / "invocations.parquet"),
-        records=pq.read_table(target / "records.parquet"),
+        invocations=pq.read_table(f"{inner}/invocations.parquet", filesystem=fs),
+        records=pq.read_table(f"{inner}/records.parquet", filesystem=fs),
         destinations=dests,
-        metrics=pq.read_table(target / "metrics.parquet"),
+        metrics=pq.read_table(f"{inner}/metrics.parquet", filesystem=fs),
     )
 
 
