@@ -443,6 +443,19 @@ def test_b87_on_demand_starts_with_one_consumer() -> None:
     assert _per_partition_serial(sim)
 
 
+def test_b87_provisioned_starts_with_five_invokers_per_minimum_poller() -> None:
+    """7 / B87 (each provisioned poller handles up to 5 concurrent invokes): MinimumPollers 1 on 8
+    partitions -> 5 concurrent invocations from the start; MinimumPollers 2 -> all 8 partitions
+    at once (10 capped at the partition count)."""
+    records = [
+        krec(f"p{p}-{i:03d}", partition=p, at=i * 0.01) for i in range(100) for p in range(8)
+    ]
+    model = FunctionModel(duration=Duration(base_ms=1000, per_record_ms=0))
+    for minimum, expected in ((1, 5), (2, 8)):
+        sim = simulate(records, provisioned(minimum, 50, BatchSize=10), model, kind=KAFKA)
+        assert max_concurrency(i for i in sim.invocations if i.start < 40) == expected
+
+
 def _kafka_replay(tmp_path: Path, model_yaml: str) -> dict[str, Any]:
     """replay.run.replay of a one-record Kafka capture with a function model file."""
     cap = make_capture([krec("a")], kind=KAFKA)
@@ -551,6 +564,25 @@ def test_b94_self_managed_event_has_no_arn() -> None:
     assert list(event) == ["eventSource", "bootstrapServers", "records"]
     assert event["eventSource"] == "SelfManagedKafka"
     assert event["bootstrapServers"] == ",".join(brokers)
+
+
+def test_b94_self_managed_from_the_capture_settings() -> None:
+    """B94: a capture recorded from a self-managed cluster (source setting SelfManaged, its
+    BootstrapServers) -> "SelfManagedKafka" events without eventSourceArn, whatever the config."""
+    seen: list[dict[str, Any]] = []
+    simulate(
+        [krec("a")],
+        TRIM,
+        recording_handler(seen),
+        kind=KAFKA,
+        settings={"SelfManaged": True, "BootstrapServers": "kafka-1.internal:9092"},
+    )
+    (event,) = seen
+    assert list(event) == ["eventSource", "bootstrapServers", "records"]
+    assert (event["eventSource"], event["bootstrapServers"]) == (
+        "SelfManagedKafka",
+        "kafka-1.internal:9092",
+    )
 
 
 # ---------------------------------------------------------------------------------------- OffsetLag
