@@ -586,7 +586,7 @@ def test_b94_self_managed_from_the_capture_settings() -> None:
 
 
 # ---------------------------------------------------------------------------------------- OffsetLag
-def test_offset_lag_per_partition_shows_a_backlog_then_drains() -> None:
+def test_sec7_offset_lag_per_partition_shows_a_backlog_then_drains() -> None:
     """7 (on-demand scales on offset lag, sampled every minute): 4 partitions with 200 records each
     and one slow consumer -> queue_metrics has one OffsetLag per partition per minute, positive on
     every partition at the first sample and 0 on every partition once all is processed."""
@@ -609,7 +609,7 @@ def test_offset_lag_per_partition_shows_a_backlog_then_drains() -> None:
     reason="ENGINE: 7 offsets are committed only after a batch succeeds, so a blocked partition's "
     "10 uncommitted records are lag; the engine samples lag as arrived - read and reports 0",
 )
-def test_offset_lag_counts_a_blocked_partitions_uncommitted_records() -> None:
+def test_sec7_offset_lag_counts_a_blocked_partitions_uncommitted_records() -> None:
     """7 / B79: ten records on one partition and a function that always fails -> nothing is ever
     committed, so every minute's OffsetLag for orders-0 is 10."""
     sim = simulate([krec(f"r{i}") for i in range(10)], TRIM, fails(), kind=KAFKA, until=200)

@@ -263,7 +263,7 @@ def test_b78_fifo_batching_window_is_refused(tmp_path: Path) -> None:
     assert "MaximumBatchingWindowInSeconds" in text and "FIFO" in text
 
 
-def test_refusals_are_user_errors(tmp_path: Path) -> None:
+def test_b3_refusals_are_user_errors(tmp_path: Path) -> None:
     """B3: configuration refusals are UserErrors (the CLI prints one line and exits 2)."""
     with pytest.raises(UserError):
         run_replay(tmp_path, queue(), {"BatchSize": 11})
@@ -663,11 +663,12 @@ def test_b73_duplicate_rate_is_seeded() -> None:
     assert {n for _, n in first.values()} == {1, 2}
 
 
-def test_batch_outliving_the_visibility_timeout_is_delivered_twice() -> None:
-    """5 / 1.3: VisibilityTimeout 10, a 5 s window and a first invocation taking 7 s: the message,
-    received at t=0, reappears at t=10 while its batch (5–12 s) still runs, is received again
-    (ARC "2", window until 15 s) and delivered a second time; the first batch's delete at 12 s
-    uses a stale receipt handle and does nothing, the second deletes it."""
+def test_b73_batch_outliving_the_visibility_timeout_is_delivered_twice() -> None:
+    """B73 / 5 / 1.3 (a duplicate without any error): VisibilityTimeout 10, a 5 s window and a
+    first invocation taking 7 s: the message, received at t=0, reappears at t=10 while its batch
+    (5–12 s) still runs, is received again (ARC "2", window until 15 s) and delivered a second
+    time; the first batch's delete at 12 s uses a stale receipt handle and does nothing, the
+    second deletes it."""
     model = recorder_model(timeout_s=10, faults=(Fault(extra_ms=7000, times=1),))
     sim = simulate(
         named("a"), {"MaximumBatchingWindowInSeconds": 5}, model, kind=SQS, settings=queue(10)
