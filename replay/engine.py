@@ -227,7 +227,7 @@ class EngineBase:
             return
         code = DISPOSITION_CODE[disp]
         why = self._reason_code(reason) if reason else -1
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        lo, hi = _span(rows)
         if hi - lo == n and (self.disp[lo:hi] == UNRESOLVED).all():
             # a contiguous run of unresolved rows: the common case, done with slices
             self.disp[lo:hi], self.reason[lo:hi], self.done[lo:hi] = code, why, t
@@ -242,7 +242,7 @@ class EngineBase:
         n = len(rows)
         if not n:
             return
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        lo, hi = _span(rows)
         if hi - lo == n:
             self.deliveries[lo:hi] += 1
             first = self.first_delivered[lo:hi]
@@ -255,7 +255,7 @@ class EngineBase:
         n = len(rows)
         if not n:
             return 0
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        lo, hi = _span(rows)
         if hi - lo == n:
             return int(self.cum_size_all[hi] - self.cum_size_all[lo])
         return int(self.size[rows].sum())
@@ -378,6 +378,12 @@ class EngineBase:
                 "latency_ms": pa.array(latency, pa.int64(), mask=latency == NO_TIME),
             }
         )
+
+
+def _span(rows: np.ndarray) -> tuple[int, int]:
+    """[min, max + 1] of distinct row indices: its length equals ``len(rows)`` exactly when the rows
+    are one contiguous run, in whatever order (an SQS batch need not be sorted)."""
+    return int(rows.min()), int(rows.max()) + 1
 
 
 def union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -31,8 +31,8 @@ import pyarrow as pa
 
 from replay import destinations, events
 from replay.capture import Capture
-from replay.config import EsmConfig
-from replay.engine import EngineRun, Progress
+from replay.config import EsmConfig, check_function_fit
+from replay.engine import UNRESOLVED, EngineRun, Progress
 from replay.function import FaultVerdict, FunctionModel, InvokeResult
 from replay.model import Disposition
 from replay.options import EngineOptions
@@ -56,6 +56,7 @@ class Partition:
     cum_count: np.ndarray  # matched records before each position (len n + 1)
     cum_size: np.ndarray  # matched bytes before each position (len n + 1)
     cursor: int = 0
+    committed: int = 0
     owner: int | None = None  # the consumer currently reading it (until its batch resolves)
 
 
@@ -88,6 +89,8 @@ class KafkaEngine(StreamEngine):
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
             until_ms=until_ms, progress=progress, settings=settings,
         )  # fmt: skip
+        # B88: a Kafka ESM refuses a function whose timeout is over 14 minutes
+        check_function_fit(config, function_timeout_s=self.fn.timeout_ms / 1000)
         self.provisioned = config.provisioned is not None
         self.retention_ms = _retention_ms(self.settings, self.options.retention_hours)
         self.tumbling_ms = 0
@@ -204,7 +207,7 @@ class KafkaEngine(StreamEngine):
         now = self.sched.now
         for part in self.partitions:
             arrived = int(part.ready.searchsorted(now, side="right"))
-            self.lag_samples.append((now - MINUTE, part.name, arrived - part.cursor))
+            self.lag_samples.append((now - MINUTE, part.name, arrived - self._committed(part)))
         lag = self._lag(now)
         if lag > 0 and lag >= self.last_lag and self.consumers_target < self._max_consumers():
             self.sched.at(now + self.scale_delay_ms, self._resize, self.consumers_target + 1)
@@ -213,6 +216,15 @@ class KafkaEngine(StreamEngine):
         self.last_lag = lag
         if self.resolved < self.n:
             self.sched.at(now + MINUTE, self._minute)
+
+    def _committed(self, part: Partition) -> int:
+        """Records of the partition before its committed offset: the resolved prefix (7: offsets
+        are committed once a batch is done, so a blocked record holds back everything after it)."""
+        rows, i = part.rows, part.committed
+        while i < len(rows) and self.disp[rows[i]] != UNRESOLVED:
+            i += 1
+        part.committed = i
+        return i
 
     def _lag(self, now: int) -> int:
         """Records arrived but not yet read, over all partitions (the OffsetLag the ESM watches)."""

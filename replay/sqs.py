@@ -335,8 +335,12 @@ class SqsEngine(EngineBase):
         return got, got >= room
 
     def _fits(self, row: int, nbytes: int, taken: list[int]) -> bool:
-        """B20: the batch stops short of 6 MB (a lone oversized message still goes, alone)."""
-        return not taken or nbytes + int(self.size[row]) <= self.payload_limit
+        """B20: the batch stops short of 6 MB (a lone oversized message still goes, alone).
+
+        ``nbytes`` counts what the batch already holds, over every receive of a window.
+        """
+        empty = not taken and nbytes == 0
+        return empty or nbytes + int(self.size[row]) <= self.payload_limit
 
     def _receive(self, row: int, now: int) -> bool:
         """One receive of one message; False when it never reaches a batch (expired, DLQ, filter)."""
@@ -661,10 +665,10 @@ class SqsEngine(EngineBase):
         now = self.sched.now
         sc = self.scaling
         backlog = self._visible_count(now) > 0
-        if backlog and len(self.busy) >= sc.target:
+        if sc.errors and not self.config.report_batch_item_failures:
+            sc.target = max(sc.floor, sc.target - sc.errors)  # B66: errors win over a backlog
+        elif backlog and len(self.busy) >= sc.target:
             sc.target = min(sc.cap, sc.target + sc.rate)
-        elif sc.errors and not self.config.report_batch_item_failures:
-            sc.target = max(sc.floor, sc.target - sc.errors)
         elif not backlog and len(self.busy) < sc.target:
             sc.target = max(sc.floor, min(sc.target, sc.start))
         sc.errors = 0
