@@ -9,7 +9,9 @@ free, 6 MB), a failing batch blocks its partitions and is retried whole (on-dema
 (``krec``) ascend from 0 per partition in list order.
 
 Where the specification is UNCONFIRMED the engine's documented choice is tested and the docstring
-says so. Deviations from the specification are strict xfails whose reason starts with ``ENGINE:``.
+says so. Deviations from the specification are strict xfails whose reason starts with ``ENGINE:``
+(none at present: the two this suite found — B88 and a blocked partition's OffsetLag — were fixed
+in 6b1d1d7).
 """
 
 from __future__ import annotations
@@ -470,11 +472,6 @@ def _kafka_replay(tmp_path: Path, model_yaml: str) -> dict[str, Any]:
     ).meta
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE: B88 a Kafka function timeout above 14 min is unsupported; replay accepts "
-    "timeout 900 s (KafkaEngine never calls config.check_function_fit, SqsEngine does)",
-)
 def test_b88_function_timeout_above_14_minutes_is_refused(tmp_path: Path) -> None:
     """B88: a Kafka ESM does not support a function whose timeout exceeds 14 minutes (840 s): a
     900 s function is refused in one line."""
@@ -604,11 +601,6 @@ def test_sec7_offset_lag_per_partition_shows_a_backlog_then_drains() -> None:
     assert {d for d, _, _ in dispositions(sim).values()} == {"processed"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE: 7 offsets are committed only after a batch succeeds, so a blocked partition's "
-    "10 uncommitted records are lag; the engine samples lag as arrived - read and reports 0",
-)
 def test_sec7_offset_lag_counts_a_blocked_partitions_uncommitted_records() -> None:
     """7 / B79: ten records on one partition and a function that always fails -> nothing is ever
     committed, so every minute's OffsetLag for orders-0 is 10."""

@@ -14,7 +14,7 @@ Configuration rules (B2–B4, B9, B78) are checked where a user meets them: ``re
 a written capture, which refuses a bad configuration with one line. Where the specification is
 UNCONFIRMED the engine's documented choice (replay/options.py, replay/config.py) is tested and the
 docstring says so. Deviations from the specification are strict xfails whose reason starts with
-``ENGINE:``.
+``ENGINE:`` (none at present: the three this suite found — B20 twice, B66 — were fixed in 6b1d1d7).
 """
 
 from __future__ import annotations
@@ -326,11 +326,6 @@ def test_b20_metadata_counts_toward_6mb_in_one_receive() -> None:
     assert max(size for _, size in sizes) <= PAYLOAD_LIMIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE: B20/1.2 an event's metadata counts toward 6 MB; with a window the engine "
-    "sends 6 x 1,048,000-byte messages in a 6,291,841-byte event (> 6 MiB)",
-)
 def test_b20_metadata_counts_toward_6mb_with_a_window() -> None:
     """B20 / 1.2: BatchSize 100 and a 5 s window, ten 1,048,000-byte messages sent together: the
     6 MB cap (metadata included) ends the batch before BatchSize, so every event is <= 6 MiB and
@@ -341,11 +336,6 @@ def test_b20_metadata_counts_toward_6mb_with_a_window() -> None:
     assert max(n for n, _ in sizes) <= 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE: B20/1.2 a window gathering across receives ignores the 6 MB cap: ten "
-    "~1 MB messages sent 0.5 s apart with a 20 s window arrive in one 10,486,393-byte event",
-)
 def test_b20_window_gathering_over_several_receives_stops_at_6mb() -> None:
     """B20 / 1.2 / B15: BatchSize 100, a 20 s window and ten 1,048,000-byte messages sent 0.5 s
     apart: the batch is sent when the payload would pass 6 MB, so no event exceeds 6 MiB and
@@ -494,11 +484,6 @@ def test_b66_function_errors_lower_the_concurrency_target() -> None:
     assert min(targets.to_pylist()) < 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ENGINE: B66 errors should lower polling concurrency; with a visible backlog the "
-    "engine's minute tick adds +300 first (target 2 -> 302) and runs up to 20 failing invokes",
-)
 def test_b66_function_errors_never_raise_concurrency_above_the_start() -> None:
     """B66 / 5: with every invocation failing (no RBIF) Lambda backs off; so although messages
     remain, no more than the starting 5 invocations ever run at once, and after the first minute
