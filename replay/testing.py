@@ -317,7 +317,9 @@ def simulate(
     ``Simulation.events`` (deep-copied through JSON) so tests can assert the exact payloads.
     """
     capture, labels = _build(records, kind=kind, arn=None, settings=settings, shards=shards)
-    cfg, _ = parse_config(dict(config), kind=kind, where="test config")
+    cfg, _ = parse_config(
+        dict(config), kind=kind, fifo=capture.manifest.source.fifo, where="test config"
+    )
     seen: list[dict[str, Any]] = []
     model = function if isinstance(function, FunctionModel) else FunctionModel()
     engine = _engine_for(kind)(
