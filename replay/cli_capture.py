@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -143,29 +143,28 @@ def capture_kinesis(
     Reads stay within 5 GetRecords/s and 2 MiB/s per shard and back off on throttling.
     """
     from captures.common import parse_window
-    from captures.streams import capture_stream, resolve_kinesis
+    from captures.streams import resolve_kinesis
 
     window = parse_window(from_, to)
     target, _ = resolve_kinesis(
         _aws(endpoint_url, profile, region), stream, page_limit=page_size, window=window
     )
+    _capture_stream(
+        target, window, out, "kinesis", resume=resume, overwrite=overwrite,
+        redactor=_redactor(redact, redact_key_env), parallel=parallel, page_limit=page_size,
+        flush_rows=flush_records, follow=follow, endpoint_url=endpoint_url,
+    )  # fmt: skip
+
+
+def _capture_stream(target: Any, window: Any, out: str, kind: str, **options: Any) -> None:
+    """Run a Kinesis or DynamoDB stream capture with a progress bar per shard, then summarise."""
+    from captures.streams import capture_stream
+
     with _shard_bars() as bars:
         result = capture_stream(
-            target,
-            window,
-            out,
-            created_by="capture kinesis",
-            resume=resume,
-            overwrite=overwrite,
-            redactor=_redactor(redact, redact_key_env),
-            parallel=parallel,
-            page_limit=page_size,
-            flush_rows=flush_records,
-            follow=follow,
-            progress=bars,
-            endpoint_url=endpoint_url,
+            target, window, out, created_by=f"capture {kind}", progress=bars, **options
         )
-    _summary(result.capture, "kinesis capture")
+    _summary(result.capture, f"{kind} capture")
 
 
 @capture_app.command("dynamodb")
@@ -190,29 +189,17 @@ def capture_dynamodb(
 ) -> None:
     """Capture a DynamoDB stream for a time range: every shard (with lineage), 4 reads/s per shard."""
     from captures.common import parse_window
-    from captures.streams import capture_stream, resolve_dynamodb
+    from captures.streams import resolve_dynamodb
 
     window = parse_window(from_, to)
     target, _ = resolve_dynamodb(
         _aws(endpoint_url, profile, region), table_or_stream, page_limit=page_size
     )
-    with _shard_bars() as bars:
-        result = capture_stream(
-            target,
-            window,
-            out,
-            created_by="capture dynamodb",
-            resume=resume,
-            overwrite=overwrite,
-            redactor=_redactor(redact, redact_key_env),
-            parallel=parallel,
-            page_limit=page_size,
-            flush_rows=flush_records,
-            follow=follow,
-            progress=bars,
-            endpoint_url=endpoint_url,
-        )
-    _summary(result.capture, "dynamodb capture")
+    _capture_stream(
+        target, window, out, "dynamodb", resume=resume, overwrite=overwrite,
+        redactor=_redactor(redact, redact_key_env), parallel=parallel, page_limit=page_size,
+        flush_rows=flush_records, follow=follow, endpoint_url=endpoint_url,
+    )  # fmt: skip
 
 
 @capture_app.command("sqs")
