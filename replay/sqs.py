@@ -289,7 +289,11 @@ class SqsEngine(EngineBase):
         return taken, nbytes
 
     def _take_fifo(self, now: int, limit: int, nbytes: int) -> tuple[list[int], int]:
-        """B74: messages of as many groups as fit, each group's in order, each group locked."""
+        """B74: messages of as many groups as fit, each group's in order, each group locked.
+
+        A locked group cannot be in a second batch, so concurrency never exceeds the number of
+        groups with receivable messages (B75, B76).
+        """
         taken: list[int] = []
         later: list[tuple[int, int, int]] = []
         while len(taken) < limit:
