@@ -282,7 +282,9 @@ class KafkaEngine(StreamEngine):
 
     def _candidates(self, lane: Consumer, until: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per partition, the next records up to BatchSize matched ones, merged by readable time."""
-        rows, ready, part_of = [], [], []
+        rows: list[np.ndarray] = []
+        ready: list[np.ndarray] = []
+        part_of: list[tuple[int, int]] = []
         for p in lane.partitions:
             part = self.partitions[p]
             if part.cursor >= len(part.rows) or part.ready[part.cursor] > until:
@@ -293,11 +295,15 @@ class KafkaEngine(StreamEngine):
             end = max(end, part.cursor)  # nothing readable yet in this partition
             rows.append(part.rows[part.cursor : end])
             ready.append(part.ready[part.cursor : end])
-            part_of.append(np.full(end - part.cursor, p, dtype=np.int64))
+            part_of.append((p, end - part.cursor))
         if not rows:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty
-        r, t, owner = np.concatenate(rows), np.concatenate(ready), np.concatenate(part_of)
+        if len(rows) == 1:
+            r, t = rows[0], ready[0]
+            return r, t, np.full(len(r), part_of[0][0], dtype=np.int64)  # one partition: in order
+        r, t = np.concatenate(rows), np.concatenate(ready)
+        owner = np.repeat([p for p, _ in part_of], [k for _, k in part_of])
         order = np.lexsort(
             (r, t)
         )  # by readable time, then capture order: keeps per-partition order
@@ -305,6 +311,8 @@ class KafkaEngine(StreamEngine):
 
     def _cut(self, rows: np.ndarray) -> int:
         """How many merged candidates fit: BatchSize matched records and the payload limit."""
+        if len(rows) <= self.config.batch_size and int(self.size[rows].sum()) <= self.payload_limit:
+            return len(rows)  # everything fits: the common case, without cumulative sums
         matched = self.matched[rows]
         count = np.cumsum(matched)
         size = np.cumsum(np.where(matched, self.size[rows], 0))
