@@ -188,7 +188,8 @@ class EngineBase:
         self.needs_seen = any(f.times is not None for f in model.faults)
         self.handler = resolve_handler(model.handler) if model.handler else None
         self.matched = self._filter_mask()
-        self.attempt_rows: list[np.ndarray] | None = None  # [] keeps each attempt's rows (tests)
+        # each logged attempt's rows: invocations.parquet ``record_rows`` (which records it carried)
+        self.attempt_rows: list[np.ndarray] | None = []
 
     def run(self) -> EngineRun:
         """Simulate the whole capture (each source family's engine implements it)."""
@@ -343,10 +344,12 @@ class EngineBase:
         if self.progress:
             self.progress(self.resolved, self.n)
         order = self.log.start_order()
+        invocations = self.log.table()
         if self.attempt_rows is not None:
             self.attempt_rows = [self.attempt_rows[i] for i in order]
+            invocations = invocations.append_column("record_rows", _list_column(self.attempt_rows))
         return EngineRun(
-            invocations=self.log.table(),
+            invocations=invocations,
             records=self._records_table(),
             destinations=tuple(self.destinations),
             blocks={s: tuple(union(v)) for s, v in blocks.items()},
@@ -378,6 +381,14 @@ class EngineBase:
                 "latency_ms": pa.array(latency, pa.int64(), mask=latency == NO_TIME),
             }
         )
+
+
+def _list_column(rows: list[np.ndarray]) -> pa.Array:
+    """A list<int64> column from one index array per attempt, built without Python lists."""
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    values = np.concatenate(rows).astype(np.int64) if rows else np.empty(0, np.int64)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
 
 
 def _span(rows: np.ndarray) -> tuple[int, int]:

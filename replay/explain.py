@@ -1,6 +1,7 @@
 """The causal chain of one record, and the timeline of one shard: ``esm-replay explain``.
 
-Nothing new is stored in a run for this. Which invocations carried a record is derived from the run
+Which invocations carried a record is read from invocations.parquet ``record_rows`` (row numbers of
+records.parquet). Runs written before that column existed fall back to deriving it from the run
 contract: an attempt's batch is the run of its lane's records from ``first_seq`` to ``last_seq`` in
 capture order — a lane is the shard, or with ParallelizationFactor > 1 the shard's records whose key
 hashes to it (B50) — less the records that had left before the attempt started (filtered, aged out,
@@ -36,6 +37,12 @@ REASON_RULES = {
     "FilterCriteria": "B52",
     "PayloadTooLarge": "B97",
     "Disabled": "B13",
+    "maxReceiveCount": "B65",
+}
+# where a reason's rule differs by source family (SQS retention has no rule id of its own)
+KIND_REASON_RULES: dict[str, dict[str, str | None]] = {
+    "sqs": {"RetentionExpired": None, "FilterCriteria": "B71"},
+    "kafka": {"RetentionExpired": "B79", "FilterCriteria": "B80"},
 }
 NOT_INVOKED = ("throttled", "rejected")
 
@@ -64,12 +71,15 @@ class Step:
     rule: str
     checkpoint: str
     split: tuple[str, ...]
+    # SQS: the positions of the batch's messages (a receive's messages need not be contiguous)
+    members: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (times ISO-8601)."""
         out = {k: v for k, v in self.__dict__.items() if k not in ("start_ms", "end_ms")}
         out["start"], out["end"] = iso_ms(self.start_ms), iso_ms(self.end_ms)
         out["split"] = list(self.split)
+        out["members"] = list(self.members)
         return out
 
 
@@ -95,12 +105,16 @@ class RecordExplanation:
     destination: tuple[int, ...]
     observed: tuple[int, ...] | None
     notes: tuple[str, ...]
+    source: str = ""  # the capture's kind: kinesis, dynamodb, sqs, kafka
+    message_id: str | None = None  # SQS: the MessageId (``seq`` is the SequenceNumber on FIFO)
 
     def to_json(self) -> dict[str, Any]:
         """The document ``explain --format json`` prints."""
         return {
             "run": self.run,
             "record": {"shard": self.shard, "seq": self.seq, "pos": self.pos, "lane": self.lane},
+            "source": self.source,
+            "message_id": self.message_id,
             "arrival": _iso(self.arrival_ms),
             "key": self.key,
             "fate": {
@@ -190,6 +204,20 @@ def carriers(
         held += [int(rows[i]) for i in at if invoked < deliveries]
         held.sort()
     return held
+
+
+def exact_carriers(invocations: pa.Table, row: int) -> list[int] | None:
+    """Row numbers of the invocations whose ``record_rows`` hold records.parquet row ``row``.
+
+    Exact for every source (an SQS batch's messages need not be contiguous); ``None`` when the run
+    predates the column, and :func:`carriers` derives the answer from sequence ranges instead.
+    """
+    if "record_rows" not in invocations.column_names:
+        return None
+    lists = invocations.column("record_rows").combine_chunks()
+    hit = pc.equal(pc.list_flatten(lists), row)
+    parents = pc.filter(pc.list_parent_indices(lists), hit)
+    return sorted({int(i) for i in parents.to_numpy()})
 
 
 # ---------------------------------------------------------------------- loading
@@ -297,10 +325,23 @@ def _at(seq: str | None, positions: dict[str, int]) -> str:
     return seq if pos is None else f"#{pos}"
 
 
+# what an SQS receive's ``next`` did to its messages (a queue has no checkpoint)
+QUEUE_EFFECTS = {
+    "delete": "the batch is deleted",
+    "partial-delete": "reported failures stay, the rest are deleted",
+    "visibility-timeout": "the messages reappear when the visibility timeout ends",
+    "retry": "the ESM retries the invoke with the same receive",
+    "release": "the messages reappear when the visibility timeout ends",
+    "horizon": "simulation horizon reached",
+}
+
+
 def _checkpoint(
-    row: dict[str, Any], children: list[dict[str, Any]], positions: dict[str, int]
+    row: dict[str, Any], children: list[dict[str, Any]], positions: dict[str, int], queue: bool
 ) -> str:
     nxt = row["next"]
+    if queue:
+        return QUEUE_EFFECTS.get(nxt, nxt)
     if nxt == "checkpoint":
         return (
             f"checkpoint moves to {_at(row['last_seq'], positions)}"
@@ -373,17 +414,21 @@ def explain_record(
         zip(shard_rec.column("seq").to_pylist(), shard_rec.column("pos").to_pylist(), strict=True)
     )
     done = _ms_or_none(r["done"])
-    held = carriers(
-        run.invocations,
-        positions,
-        shard=shard,
-        lane=lane,
-        pos=pos,
-        disposition=r["disposition"],
-        deliveries=int(r["deliveries"]),
-        done_ms=done,
-    )
-    steps = _steps(run.invocations, held, positions)
+    held = exact_carriers(run.invocations, row)
+    if held is None:  # a run written before invocations.parquet had record_rows
+        held = carriers(
+            run.invocations,
+            positions,
+            shard=shard,
+            lane=lane,
+            pos=pos,
+            disposition=r["disposition"],
+            deliveries=int(r["deliveries"]),
+            done_ms=done,
+        )
+    kind = str((run.meta.get("capture") or {}).get("kind", ""))
+    pos_of_row = run.records.column("pos").to_numpy() if kind == "sqs" else None
+    steps = _steps(run.invocations, held, positions, queue=kind == "sqs", pos_of_row=pos_of_row)
     message_id = None
     if ctx.capture is not None and "message_id" in ctx.capture.column_names:
         message_id = ctx.capture.column("message_id")[row].as_py()
@@ -413,16 +458,31 @@ def explain_record(
         done_ms=done,
         latency_ms=r["latency_ms"],
         steps=steps,
-        fate_rule=_fate_rule(r, steps),
+        fate_rule=_fate_rule(r, steps, kind),
+        source=kind,
+        message_id=message_id,
         destination=dest,
         observed=observed,
         notes=tuple(notes),
     )
 
 
-def _steps(invocations: pa.Table, held: list[int], positions: dict[str, int]) -> tuple[Step, ...]:
+def _steps(
+    invocations: pa.Table,
+    held: list[int],
+    positions: dict[str, int],
+    *,
+    queue: bool = False,
+    pos_of_row: np.ndarray | None = None,
+) -> tuple[Step, ...]:
     if not held:
         return ()
+    members: list[tuple[int, ...]] = [()] * len(held)
+    if "record_rows" in invocations.column_names:
+        if pos_of_row is not None:
+            lists = invocations.column("record_rows").take(held).to_pylist()
+            members = [tuple(sorted(int(pos_of_row[r]) for r in rows)) for rows in lists]
+        invocations = invocations.drop_columns(["record_rows"])  # not copied into every step
     batches = pc.unique(invocations.column("batch").take(held))
     related = invocations.filter(
         pc.or_(
@@ -436,7 +496,7 @@ def _steps(invocations: pa.Table, held: list[int], positions: dict[str, int]) ->
             by_parent.setdefault(x["parent_batch"], []).append(x)
     held_ids = set(invocations.column("invocation").take(held).to_pylist())
     steps = []
-    for x in invocations.take(held).to_pylist():
+    for x, batch_members in zip(invocations.take(held).to_pylist(), members, strict=True):
         children = sorted(by_parent.get(x["batch"], []), key=lambda c: c["invocation"])
         steps.append(
             Step(
@@ -458,15 +518,19 @@ def _steps(invocations: pa.Table, held: list[int], positions: dict[str, int]) ->
                 function_error=x["function_error"],
                 next=x["next"],
                 rule=x["rule"],
-                checkpoint=_checkpoint(x, children, positions),
+                checkpoint=_checkpoint(x, children, positions, queue),
                 split=_split(x, children, held_ids, positions),
+                members=batch_members,
             )
         )
     return tuple(steps)
 
 
-def _fate_rule(r: dict[str, Any], steps: tuple[Step, ...]) -> str | None:
+def _fate_rule(r: dict[str, Any], steps: tuple[Step, ...], kind: str) -> str | None:
     reason = r["reason"]
+    by_kind = KIND_REASON_RULES.get(kind, {})
+    if reason in by_kind:
+        return by_kind[reason]
     if reason == "RecordAgeExceeded":
         return "B27" if r["deliveries"] else "B25"
     if reason in REASON_RULES:
@@ -482,9 +546,13 @@ def _step_lines(s: Step) -> list[str]:
     last = "-" if s.last_pos is None else f"#{s.last_pos}"
     err = f" ({s.function_error})" if s.function_error else ""
     items = f", {s.failed_items} item(s) reported" if s.result == "partial" else ""
+    span = f"{first}..{last}"
+    if s.members:  # a receive: list its messages (up to 10 shown)
+        shown = " ".join(f"#{p}" for p in s.members[:10])
+        span = shown + (f" +{len(s.members) - 10} more" if len(s.members) > 10 else "")
     lines = [
         f"#{s.invocation} {iso_ms(s.start_ms)} batch {s.batch}{parent} attempt {s.attempt} "
-        f"[{s.cause}] {s.records} record(s) {first}..{last}",
+        f"[{s.cause}] {s.records} record(s) {span}",
         f"    -> {s.result}{err}{items} after {(s.end_ms - s.start_ms) / 1000:.3f} s; "
         f"next {s.next} [{s.rule}]; {s.checkpoint}",
     ]
@@ -507,12 +575,22 @@ def render_record(x: RecordExplanation) -> str:
     Runs of identical retries (a shard blocked for hours) print their first and last attempt and a
     count; ``--format json`` keeps every step.
     """
-    lines = [f"record {x.shard}:{x.seq}", f"  position #{x.pos} in the shard, lane {x.lane}"]
-    if x.key is not None:
-        lines.append(f"  key {x.key}")
+    if x.source == "sqs":
+        name = x.message_id or x.seq
+        seq = f" (sequence number {x.seq})" if x.message_id and x.message_id != x.seq else ""
+        lines = [f"message {name}{seq} of queue {x.shard}", f"  position #{x.pos} in the queue"]
+        if x.key:
+            lines.append(f"  message group {x.key}")
+    else:
+        lines = [f"record {x.shard}:{x.seq}", f"  position #{x.pos} in the shard, lane {x.lane}"]
+        if x.key is not None:
+            lines.append(f"  key {x.key}")
     if x.arrival_ms is not None:
         lines.append(f"  arrived {iso_ms(x.arrival_ms)}")
-    lines.append(f"  carried by {len(x.steps)} attempt(s), delivered {x.deliveries} time(s)")
+    carried = f"  carried by {len(x.steps)} attempt(s), delivered {x.deliveries} time(s)"
+    if x.source == "sqs":  # each receive is one batch id: what ApproximateReceiveCount counts
+        carried += f", received {len({s.batch for s in x.steps})} time(s)"
+    lines.append(carried)
     lines.append("")
     i = 0
     while i < len(x.steps):

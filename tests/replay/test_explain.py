@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
+from replay.capture import read_capture, write_capture
 from replay.cli import app
-from replay.explain import carriers, explain_record, explain_shard, lane_of
+from replay.explain import carriers, exact_carriers, explain_record, explain_shard, lane_of
 from replay.function import Duration, Fault, FunctionModel
+from replay.model import SourceKind
+from replay.run import read_run, replay
 from replay.streams import StreamEngine
-from replay.testing import Rec, rec, simulate
+from replay.testing import Rec, make_capture, msg, rec, simulate
 from tests.replay.test_compare import golden, small_demo
 
 POISON = "shardId-000000000003#537"  # the demo's schema-2 record in the 6,000-record variant
@@ -189,3 +194,72 @@ def test_record_by_seq_and_errors(tmp_path_factory: pytest.TempPathFactory) -> N
         explain_record(d / "run-safer", record="nonsense")
     with pytest.raises(UserError, match="not in the run"):
         explain_shard(d / "run-safer", "shardId-9")
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_record_rows_are_the_engines_own_batches(name: str) -> None:
+    """invocations.parquet ``record_rows`` is what ``exact_carriers`` reads: it must be each
+    attempt's batch exactly (B21 batches, B31 bisect halves, B50 lanes, throttled attempts)."""
+    records, config, function = SCENARIOS[name]
+    sim = simulate(records, config, function, seed=7)
+    labels = sorted(records, key=lambda r: (r.shard, int(r.label[1:])))
+    for row_no, r in enumerate(labels):
+        want = [k for k, i in enumerate(sim.invocations) if r.label in i.records]
+        assert exact_carriers(sim.run.invocations, row_no) == want, (name, r.label)
+
+
+def _sqs_run(root: Path, fifo: bool) -> Path:
+    """A queue with two poison messages (bodies with bad=true), redrive after 3 receives, batches
+    of 10 gathered over a 1 s window: messages of one batch are not contiguous after retries."""
+    settings = {"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq", "maxReceiveCount": 3}
+    )}  # fmt: skip
+    if fifo:
+        settings["FifoQueue"] = "true"
+    records = [
+        msg({"n": i, "bad": i in (4, 17)}, at=i * 0.05, group=f"g{i % 3}" if fifo else None)
+        for i in range(40)
+    ]
+    cap = make_capture(records, kind=SourceKind.SQS, settings=settings)
+    write_capture(root / "capture", cap.manifest, cap.records)
+    (root / "fn.yaml").write_text(
+        "faults:\n  - when: \"json_extract(data, '$.bad')::BOOLEAN\"\n    error: Unhandled\n"
+    )
+    config = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 1 if not fifo else 0}
+    (root / "esm.json").write_text(json.dumps(config))
+    replay(
+        root / "capture",
+        root / "run",
+        config_path=root / "esm.json",
+        function=str(root / "fn.yaml"),
+    )
+    return root / "run"
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_explain_sqs_message_follows_its_receives(tmp_path: Path, fifo: bool) -> None:
+    """B60/B66/B67: a poison message is received maxReceiveCount times, each receive failing
+    (with its batch), then moved to the DLQ; explain --message shows exactly those receives."""
+    run = _sqs_run(tmp_path, fifo)
+    cap = read_capture(tmp_path / "capture")
+    ids = cap.records.column("message_id").to_pylist()
+    bodies = [json.loads(b) for b in cap.records.column("data").to_pylist()]
+    poison = ids[next(i for i, b in enumerate(bodies) if b["n"] == 4)]
+    x = explain_record(run, message=poison)
+    assert x.disposition == "dead-lettered"
+    assert len(x.steps) == x.deliveries == 3
+    assert all(s.result == "error" for s in x.steps)
+    inv = read_run(run).invocations
+    for s in x.steps:
+        row = inv.filter(pc.equal(inv.column("invocation"), s.invocation)).to_pylist()[0]
+        assert row["records"] == len(row["record_rows"])
+    out = CliRunner().invoke(app, ["explain", str(run), "--message", poison])
+    assert out.exit_code == 0, out.output
+    assert "dead-lettered" in out.output
+    good = ids[next(i for i, b in enumerate(bodies) if b["n"] == 5)]
+    y = explain_record(run, message=good)
+    assert len(y.steps) == y.deliveries >= 1
+    # without ReportBatchItemFailures a valid message shares its batch's fate: each receive that
+    # carried a poison message failed, and 3 such receives send it to the DLQ too (B66, B67)
+    failed = [s for s in y.steps if s.result == "error"]
+    assert (y.disposition == "dead-lettered") == (len(failed) == 3)
