@@ -28,6 +28,7 @@ from replay.capture import filesystem, read_capture, read_manifest
 from replay.errors import UserError
 
 FAILURES_FILE = "observed/failures.jsonl"
+VISIBILITY_S = 300  # how long messages stay hidden while the destination queue is read
 _SEQ_WIDTH = 64  # sequence numbers compared as zero-padded text: Kinesis uses 56 digits
 
 
@@ -84,19 +85,23 @@ def _from_sqs(aws: AwsOptions, queue_ref: str, *, move: bool, force: bool) -> li
 
     try:
         with aws_errors(f"sqs destination {queue.name}"):
-            handles = sqs.receive_all(
+            sqs.receive_all(
                 client,
                 queue,
-                visibility_s=300,
+                visibility_s=VISIBILITY_S,
                 wait_s=1,
                 empty_polls=2,
                 on_batch=on_batch,
                 stop=StopFlag(),
+                handles=handles,
             )
-    finally:
-        if not move and handles:
-            with aws_errors(f"sqs destination {queue.name}: restoring visibility"):
-                sqs.restore(client, queue, handles)
+    except (KeyboardInterrupt, UserError) as exc:
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        note = "" if move else sqs.restore_after_failure(client, queue, handles, VISIBILITY_S)
+        raise UserError(f"{why}{note}; nothing was written, run the command again") from None
+    if not move and handles:
+        with aws_errors(f"sqs destination {queue.name}: restoring visibility"):
+            sqs.restore(client, queue, handles)
     ordered = sorted(bodies.items(), key=lambda kv: (kv[1][0], kv[0]))
     return [_unwrap(body) for _, (_, body) in ordered]
 

@@ -9,7 +9,8 @@ Two explicit modes:
   extra receive could push a message past its ``maxReceiveCount`` into the next dead-letter queue
   (now, or on the next consumer's receive). The capture refuses such a queue unless ``--force``.
   If the process dies (``kill -9``) before restoring, the messages reappear on their own when the
-  visibility timeout (``--visibility-timeout``, default 300 s) expires.
+  visibility timeout (``--visibility-timeout``, default 300 s) expires. A read that outlasts half
+  the timeout extends it for the messages already hidden (a lease renewal).
 - **move** (``--move``): receive, write the records durably, then delete them: for draining a
   dead-letter queue into a capture. A message is deleted only after the part holding it is on
   disk; a message received twice (a crash between the two) is recognised by its id and not
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,8 @@ from replay.events import EventContext
 from replay.model import SourceKind
 
 DEFAULT_VISIBILITY_S = 300
+MIN_VISIBILITY_S = 2  # below this a receive could outlive its own lease before it is renewed
+MAX_VISIBILITY_S = 43_200  # SQS ChangeMessageVisibility maximum
 _VOLATILE = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -218,49 +223,116 @@ def receive_all(
     empty_polls: int,
     on_batch: Any,
     stop: StopFlag,
+    handles: dict[str, str] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> dict[str, str]:
-    """Receive until ``empty_polls`` empty answers in a row; return message id → receipt handle.
+    """Receive until ``empty_polls`` answers in a row bring nothing new; return message id →
+    receipt handle (the latest one: an older handle of a re-received message is stale).
 
-    ``on_batch(messages)`` is called with each non-empty answer, in order.
+    ``on_batch(messages)`` is called with each non-empty answer, in order. ``handles`` is filled
+    as messages arrive, so a caller interrupted mid-way (Ctrl-C, network error) still holds every
+    receipt handle it must restore.
+
+    Hide-and-restore is complete only if nothing read reappears before the read ends, so a read
+    that outlasts half of ``visibility_s`` extends the hidden messages' timeout (a lease renewal,
+    one ChangeMessageVisibilityBatch per 10 messages). Should a message come back anyway (a
+    stalled process), an answer made only of such messages counts as empty, or the loop would
+    never end; ``stats["reappeared"]`` counts them and the caller warns.
     """
-    handles: dict[str, str] = {}
+    handles = {} if handles is None else handles
+    stats = {} if stats is None else stats
+    stats.setdefault("reappeared", 0)
+    stats.setdefault("extended", 0)
+    leases: deque[tuple[float, str]] = deque()  # (received or extended at, message id), in order
     empty = 0
     while empty < empty_polls and not stop.is_set:
+        stats["extended"] += _renew(client, queue, handles, leases, visibility_s)
         resp = client.receive_message(
             QueueUrl=queue.url,
             MaxNumberOfMessages=10,
             VisibilityTimeout=visibility_s,
-            WaitTimeSeconds=wait_s,
+            WaitTimeSeconds=min(wait_s, max(0, visibility_s // 2 - 1)),
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
         msgs = resp.get("Messages", [])
-        if not msgs:
-            empty += 1
-            continue
-        empty = 0
+        at = time.monotonic()
+        again = sum(m["MessageId"] in handles for m in msgs)
+        stats["reappeared"] += again
         for m in msgs:
             handles[m["MessageId"]] = m["ReceiptHandle"]
-        on_batch(msgs)
+            leases.append((at, m["MessageId"]))
+        if msgs:
+            on_batch(msgs)
+        empty = empty + 1 if again == len(msgs) else 0
     return handles
 
 
-def restore(client: Any, queue: Queue, handles: dict[str, str]) -> int:
-    """Make received messages visible again (visibility timeout 0); return how many."""
-    items = list(handles.items())
+def _renew(
+    client: Any,
+    queue: Queue,
+    handles: dict[str, str],
+    leases: deque[tuple[float, str]],
+    visibility_s: int,
+) -> int:
+    """Extend the timeout of messages hidden for half of ``visibility_s`` or more; how many."""
+    now = time.monotonic()
+    due: list[str] = []
+    while leases and leases[0][0] + visibility_s / 2 <= now:
+        due.append(leases.popleft()[1])
+    due = [m for m in dict.fromkeys(due) if m in handles]
+    if due:
+        _change_visibility(client, queue, [(m, handles[m]) for m in due], visibility_s)
+        leases.extend((now, m) for m in due)
+    return len(due)
+
+
+def _change_visibility(
+    client: Any, queue: Queue, items: list[tuple[str, str]], seconds: int
+) -> int:
+    """ChangeMessageVisibilityBatch for (message id, receipt handle) pairs; how many succeeded."""
     done = 0
     for i in range(0, len(items), 10):
         chunk = items[i : i + 10]
         resp = client.change_message_visibility_batch(
             QueueUrl=queue.url,
             Entries=[
-                {"Id": str(j), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                {"Id": str(j), "ReceiptHandle": h, "VisibilityTimeout": seconds}
                 for j, (_, h) in enumerate(chunk)
             ],
         )
         done += len(resp.get("Successful", []))
     return done
+
+
+def restore(client: Any, queue: Queue, handles: dict[str, str]) -> int:
+    """Make received messages visible again (visibility timeout 0); return how many."""
+    return _change_visibility(client, queue, list(handles.items()), 0)
+
+
+def restore_after_failure(
+    client: Any, queue: Queue, handles: dict[str, str], visibility_s: int
+) -> str:
+    """Try to make the messages received so far visible again; say what became of them.
+
+    When the endpoint is unreachable (the reason the capture stopped, often) the messages stay
+    hidden until their visibility timeout ends: the user must know, since consumers cannot see
+    them meanwhile.
+    """
+    if not handles:
+        return ""
+    try:
+        with aws_errors(f"sqs queue {queue.name}: restoring visibility"):
+            done = restore(client, queue, handles)
+    except UserError:
+        done = 0
+    if done == len(handles):
+        return f"; the {done} received message(s) are visible again"
+    return (
+        f"; {len(handles) - done} received message(s) could not be made visible again and stay "
+        f"hidden until their {visibility_s} s visibility timeout ends"
+    )
 
 
 def delete(client: Any, queue: Queue, msgs: list[dict[str, Any]]) -> int:
@@ -297,6 +369,11 @@ def capture_sqs(
     Raises:
         UserError: the queue is unsafe to read without ``--force``, or an AWS failure.
     """
+    if not MIN_VISIBILITY_S <= visibility_s <= MAX_VISIBILITY_S:
+        raise UserError(
+            f"--visibility-timeout {visibility_s}: allowed {MIN_VISIBILITY_S}..{MAX_VISIBILITY_S} "
+            "seconds (SQS's maximum is 12 hours; messages must stay hidden while being read)"
+        )
     queue, client, aws = resolve_queue(aws, queue_ref)
     notes = [] if move else check_safe(queue, force=force)
     with aws_errors(f"sqs queue {queue.name}"):
@@ -349,10 +426,11 @@ def capture_sqs(
         progress(ShardProgress(queue.name, writer.count(queue.name)))
 
     handles: dict[str, str] = {}
+    stats: dict[str, int] = {}
     restored = 0
     try:
         with aws_errors(f"sqs queue {queue.name}"):
-            handles = receive_all(
+            receive_all(
                 client,
                 queue,
                 visibility_s=visibility_s,
@@ -360,16 +438,26 @@ def capture_sqs(
                 empty_polls=empty_polls,
                 on_batch=on_batch,
                 stop=stop,
+                handles=handles,
+                stats=stats,
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, UserError) as exc:
         writer.checkpoint()
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        restore_note = "" if move else restore_after_failure(client, queue, handles, visibility_s)
         raise UserError(
-            f"interrupted; messages read so far are saved in {out}; run again with --resume"
+            f"{why}; messages read so far are saved in {out}{restore_note}; run again with --resume"
         ) from None
-    finally:
-        if not move and handles:
-            with aws_errors(f"sqs queue {queue.name}: restoring visibility"):
-                restored = restore(client, queue, handles)
+    if not move and handles:
+        with aws_errors(f"sqs queue {queue.name}: restoring visibility"):
+            restored = restore(client, queue, handles)
+    if stats.get("reappeared"):
+        notes.append(
+            f"{stats['reappeared']} receive(s) returned a message already read by this capture "
+            f"(its --visibility-timeout {visibility_s} s ran out before it was extended): those "
+            "messages' receive counts rose more than once, and messages may have been missed; "
+            "capture again with a longer timeout"
+        )
     if queue.fifo and not move and queue.depth > writer.count(queue.name):
         notes.append(
             f"FIFO queue: {writer.count(queue.name)} of ~{queue.depth} messages were reachable "
@@ -379,6 +467,7 @@ def capture_sqs(
     observed = {
         **writer.manifest.observed,
         "capture_receives": received,
+        "visibility_extended": stats.get("extended", 0),
         "restored": restored,
         "deleted": deleted,
     }

@@ -7,9 +7,13 @@ another dead-letter queue unless the user asked for that (``--move``, ``--force`
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 
 from replay.capture import read_capture
+from tests.captures.conftest import esm_replay
+from tests.captures.proxy import CuttableProxy
 from tests.captures.util import all_bytes
 
 
@@ -168,3 +172,68 @@ def test_message_attribute_redacted(aws, run_cli, tmp_path: Path) -> None:
     assert json.loads(rec["data"]) == {"card": "***", "ok": 1}
     assert json.loads(rec["message_attributes"])["token"]["stringValue"] == "***"
     assert rec["md5_of_body"] is None and rec["md5_of_message_attributes"] is None
+
+
+def test_network_cut_mid_capture_says_what_stays_hidden_and_resumes(aws, tmp_path: Path) -> None:
+    """The link drops while hide-and-restore is receiving: one line, exit 2, the messages read so
+    far checkpointed, and the user told how many stay hidden and for how long (the restore call
+    cannot get through either). Once they reappear, --resume completes with every message once."""
+    sqs = aws.client("sqs")
+    url, _ = _queue(sqs, "net-dlq")
+    _fill(sqs, url, 60)
+    out = tmp_path / "cap"
+    with CuttableProxy(aws.url) as proxy:
+        args = [esm_replay(), "capture", "sqs", "net-dlq", "-o", str(out), "--endpoint-url",
+                proxy.url, "--region", "us-east-1", "--visibility-timeout", "6"]  # fmt: skip
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while proxy.requests < 6 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)  # 3 calls to look the queue up, then receives: some messages hidden
+        proxy.cut()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "could not be made visible again" in err and "6 s visibility timeout" in err
+        assert "--resume" in err
+        assert json.loads((out / "manifest.json").read_text())["complete"] is False
+        proxy.restore()
+        time.sleep(6.5)  # the hidden messages come back when their visibility timeout ends
+        subprocess.run([*args, "--resume"], check=True, capture_output=True)
+    cap = read_capture(out)
+    assert cap.manifest.complete
+    assert sorted(json.loads(d)["n"] for d in cap.records.column("data").to_pylist()) == list(
+        range(60)
+    )
+    assert _depth(sqs, url) == 60  # nothing left the queue
+
+
+def test_a_read_longer_than_the_visibility_timeout_renews_the_lease(aws, tmp_path: Path) -> None:
+    """Hide-and-restore is complete only if nothing read reappears before the read ends: a read
+    outlasting half the timeout extends it (6 empty 1 s polls after the last message outlast the
+    4 s timeout, so without renewal the first messages would come back and be received again)."""
+    from captures.sqs import capture_sqs
+
+    sqs = aws.client("sqs")
+    url, _ = _queue(sqs, "lease")
+    _fill(sqs, url, 40)
+    result = capture_sqs(
+        aws.options(), "lease", str(tmp_path / "cap"), visibility_s=4, wait_s=1, empty_polls=6
+    )
+    observed = result.capture.manifest.observed
+    assert observed["visibility_extended"] >= 40
+    assert observed["capture_receives"] == 40  # each message received once: none reappeared
+    assert observed["restored"] == 40 and not any("already read" in n for n in result.notes)
+    assert _depth(sqs, url) == 40
+
+
+def test_visibility_timeout_out_of_range_is_one_line_exit_2(aws, run_cli, tmp_path: Path) -> None:
+    proc = run_cli(
+        "capture", "sqs", "q", "-o", str(tmp_path / "c"), "--visibility-timeout", "1",
+        *aws.cli, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: --visibility-timeout 1: allowed 2..43200 seconds (SQS's maximum is 12 hours; "
+        "messages must stay hidden while being read)"
+    )
+    assert not (tmp_path / "c").exists()
