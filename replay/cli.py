@@ -191,19 +191,32 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write the sample capture and both runs.")
     ] = Path("demo-output"),
+    incident: Annotated[
+        str,
+        typer.Option(
+            help="kinesis: a poison record blocks a shard for a day. "
+            "sqs: throttling sends valid messages to the DLQ."
+        ),
+    ] = "kinesis",
 ) -> None:
-    """Replay the embedded sample incident two ways and compare them.
+    """Replay an embedded sample incident two ways and compare them.
 
-    A 4-shard Kinesis stream, ~100k records over 2 hours, one poison record: replayed with the
-    configuration production had (defaults: infinite retries) and with a safer one (bisect,
-    MaximumRetryAttempts 3, an on-failure destination).
+    kinesis (default): a 4-shard stream, ~100k records over 2 hours, one poison record, replayed
+    with the configuration production had (defaults: infinite retries) and with a safer one
+    (bisect, MaximumRetryAttempts 3, an on-failure destination). sqs: ~35k orders in an hour with a
+    flash sale, a worker with reserved concurrency 10, replayed with default scaling and with
+    ScalingConfig.MaximumConcurrency 10.
     """
-    from replay.demo import run_demo
+    from replay.demo import INCIDENTS, run_demo
 
+    if incident not in INCIDENTS:
+        raise UserError(f"--incident {incident!r}: allowed {', '.join(INCIDENTS)}")
     with _progress("demo") as bar:
         task = bar.add_task("replaying", total=None)
         report = run_demo(
-            out, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            out,
+            incident=incident,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     out_console.print(report.story, soft_wrap=True)
     _print_comparison(report.rows, list(report.names))

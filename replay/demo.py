@@ -6,6 +6,12 @@ configuration production had — every retry setting at its default — that one
 shard until it falls out of the stream's 24-hour retention. The safer configuration (bisect,
 MaximumRetryAttempts 3, an on-failure SQS destination) isolates it in a minute and moves on.
 
+A second incident, ``esm-replay demo --incident sqs``: an SQS queue ``orders-queue`` feeds a
+worker with reserved concurrency 10. A ten-minute flash sale makes the ESM scale its pollers past
+what the function may run; every throttled receive counts toward the queue's maxReceiveCount 3, and
+valid orders land in the dead-letter queue (rule B67, then B65). ScalingConfig.MaximumConcurrency
+set to the reserved concurrency (the fix AWS documents) keeps every order.
+
 Everything here is seeded: the same capture and the same two runs come out byte for byte.
 """
 
@@ -23,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, write_capture
+from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, write_capture
 from replay.compare import ComparisonRow, compare_runs
 from replay.config import parse_config
 from replay.function import Duration, Fault, FunctionModel
@@ -63,6 +69,33 @@ FUNCTION = FunctionModel(
     faults=(Fault(when="json_extract(data, '$.schema')::INT = 2", error="Unhandled"),),
     source="demo",
 )
+
+
+# ---- the SQS incident: throttling sends valid messages to the DLQ
+QUEUE = "orders-queue"
+SQS_QUEUE_ARN = f"arn:aws:sqs:eu-west-1:123456789012:{QUEUE}"
+SQS_DLQ_ARN = "arn:aws:sqs:eu-west-1:123456789012:orders-dlq"
+SQS_BASE_RATE = 3  # messages per second for the hour
+SQS_SALE = (1800, 2400, 40)  # flash sale: from, to (seconds into the hour), messages per second
+SQS_RESERVED = 10
+SQS_PRODUCTION: dict[str, Any] = {
+    "FunctionName": "orders-worker",
+    "EventSourceArn": SQS_QUEUE_ARN,
+    "BatchSize": 10,
+}
+SQS_SAFER: dict[str, Any] = {
+    **SQS_PRODUCTION,
+    "ScalingConfig": {"MaximumConcurrency": SQS_RESERVED},
+}
+SQS_FUNCTION = FunctionModel(
+    name="orders-worker",
+    timeout_s=10,
+    memory_mb=512,
+    reserved_concurrency=SQS_RESERVED,
+    duration=Duration(base_ms=800, per_record_ms=50),
+    source="demo",
+)
+INCIDENTS = ("kinesis", "sqs")
 
 
 @dataclass(frozen=True)
@@ -168,18 +201,90 @@ def build_sample_capture(path: Path) -> Capture:
     return write_capture(path, manifest, table, overwrite=True)
 
 
-def run_demo(out: Path, *, progress: Callable[[int, int], None] | None = None) -> DemoReport:
-    """Build the sample, replay it as production ran and with the safer configuration, compare."""
+def build_sqs_capture(path: Path) -> Capture:
+    """Generate the SQS incident's queue (deterministic) and write it as a capture at ``path``."""
+    rng = np.random.default_rng(SEED)
+    start, end, rate = SQS_SALE
+    steady = rng.uniform(0, 3600, SQS_BASE_RATE * 3600)
+    sale = rng.uniform(start, end, rate * (end - start))
+    arrival = START + np.sort(np.round(np.concatenate([steady, sale]) * 1000)).astype(np.int64)
+    n = len(arrival)
+    template = '{"order_id":"o-%07d","customer":"customer-%05d","amount_cents":%d}'
+    customers = rng.integers(0, CUSTOMERS, n)
+    amounts = rng.integers(100, 50_000, n)
+    bodies = [(template % (i, customers[i], amounts[i])).encode() for i in range(n)]
+    ids = [f"7c3e{i:04x}"[-8:] + f"-0b1d-4c2e-9a5f-{i:012x}" for i in range(n)]
+    table = pa.table(
+        {
+            "shard": pa.array([QUEUE] * n, pa.string()),
+            "seq": pa.array(ids, pa.string()),
+            "pos": pa.array(np.arange(n), pa.int64()),
+            "arrival": pa.array(arrival, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            "key": pa.nulls(n, pa.string()),
+            "data": pa.array(bodies, pa.binary()),
+            "size": pa.array(np.zeros(n, np.int32), pa.int32()),
+            "message_id": pa.array(ids, pa.string()),
+            "md5_of_body": pa.array([hashlib.md5(b).hexdigest() for b in bodies], pa.string()),
+            "sender_id": pa.array(["AROAEXAMPLE:orders-api"] * n, pa.string()),
+            "message_attributes": pa.array(["{}"] * n, pa.string()),
+        }
+    )
+    table = conform(table, SourceKind.SQS)
+    ctx = events.EventContext(kind=SourceKind.SQS, source_arn=SQS_QUEUE_ARN, region="eu-west-1")
+    table = table.set_column(
+        table.schema.get_field_index("size"), "size", events.record_sizes(table, ctx)
+    )
+    redrive = {"deadLetterTargetArn": SQS_DLQ_ARN, "maxReceiveCount": 3}
+    manifest = Manifest(
+        source=SourceInfo(
+            kind=SourceKind.SQS,
+            arn=SQS_QUEUE_ARN,
+            region="eu-west-1",
+            name=QUEUE,
+            settings={
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps(redrive, separators=(",", ":")),
+                "MessageRetentionPeriod": "345600",
+            },
+        ),
+        shards=(ShardInfo(id=QUEUE),),
+        window_start_ms=START,
+        window_end_ms=START + 3_600_000,
+        esm=(SQS_PRODUCTION,),
+        function={
+            "FunctionName": "orders-worker",
+            "Timeout": 10,
+            "MemorySize": 512,
+            "ReservedConcurrentExecutions": SQS_RESERVED,
+        },
+        created_by="demo",
+    )
+    return write_capture(path, manifest, table, overwrite=True)
+
+
+def run_demo(
+    out: Path,
+    *,
+    incident: str = "kinesis",
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoReport:
+    """Build a sample incident, replay it as production ran and with the safer configuration,
+    compare. ``incident``: ``kinesis`` (a poison record) or ``sqs`` (throttling ⇒ DLQ)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    capture = build_sample_capture(out / "capture")
+    if incident == "sqs":
+        capture = build_sqs_capture(out / "capture")
+        configs, model, kind = (SQS_PRODUCTION, SQS_SAFER), SQS_FUNCTION, SourceKind.SQS
+    else:
+        capture = build_sample_capture(out / "capture")
+        configs, model, kind = (PRODUCTION, SAFER), FUNCTION, SourceKind.KINESIS
     runs: list[RunResult] = []
-    for name, raw in (("production", PRODUCTION), ("safer", SAFER)):
-        config, _ = parse_config(dict(raw), kind=SourceKind.KINESIS, where=f"demo {name} config")
+    for name, raw in zip(("production", "safer"), configs, strict=True):
+        config, _ = parse_config(dict(raw), kind=kind, where=f"demo {name} config")
         request = RunRequest(
             capture=capture.path,
             config=config,
-            model=FUNCTION,
+            model=model,
             seed=0,
             config_source=f"demo:{name}",
         )
@@ -193,7 +298,7 @@ def run_demo(out: Path, *, progress: Callable[[int, int], None] | None = None) -
         runs=tuple(r.path for r in runs),
         names=("production", "safer"),
         rows=rows,
-        story=_story(runs),
+        story=_sqs_story(runs) if incident == "sqs" else _story(runs),
     )
 
 
@@ -211,4 +316,22 @@ def _story(runs: list[RunResult]) -> str:
         f"{(prod['iterator_age_ms']['max'] or 0) / 3_600_000:.1f} h.\n"
         f"- safer: blocked {safe['blocked_ms'] / 1000:.0f} s in all, {safe['destination_records']} "
         f"on-failure record(s) naming the poison record, {safe['duplicates']} duplicate deliveries from bisect.\n"
+    )
+
+
+def _sqs_story(runs: list[RunResult]) -> str:
+    prod, safe = (r.summary for r in runs)
+    start, end, rate = SQS_SALE
+    return (
+        f"Sample incident: {prod['records']:,} orders on the SQS queue {QUEUE} over 1 h "
+        f"({SQS_BASE_RATE}/s, and {rate}/s during a flash sale from "
+        f"{iso_ms(START + start * 1000)} to {iso_ms(START + end * 1000)}); the worker has reserved "
+        f"concurrency {SQS_RESERVED}; the queue redrives to its DLQ after 3 receives.\n"
+        f"- production (default scaling): "
+        f"{prod['dispositions'].get('dead-lettered', 0):,} valid orders dead-lettered, "
+        f"{prod['results'].get('throttled', 0):,} throttled invokes — each throttled receive "
+        f"counted toward maxReceiveCount.\n"
+        f"- safer (ScalingConfig.MaximumConcurrency {SQS_RESERVED}): "
+        f"{safe['dispositions'].get('dead-lettered', 0):,} dead-lettered, "
+        f"{safe['results'].get('throttled', 0):,} throttled.\n"
     )

@@ -82,3 +82,27 @@ def test_demo_tells_the_story(tmp_path: Path) -> None:
     assert "blocked for 24.0 h" in out.stdout
     assert "1 on-failure record" in out.stdout
     assert (tmp_path / "demo" / "run-production" / "records.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_demo_sqs_incident_throttling_sends_valid_orders_to_the_dlq(tmp_path: Path) -> None:
+    """B67 then B65: with default scaling the pollers outrun reserved concurrency 10, throttled
+    receives count toward maxReceiveCount 3, valid orders are dead-lettered; MaximumConcurrency 10
+    (B69) keeps them all. Exact figures: the sample is seeded."""
+    out = cli("demo", "--incident", "sqs", "--out", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    assert "34,800 orders on the SQS queue orders-queue" in out.stdout
+    assert "4,166 valid orders dead-lettered, 84,874 throttled invokes" in out.stdout
+    assert "(ScalingConfig.MaximumConcurrency 10): 0 dead-lettered, 0 throttled" in out.stdout
+    again = cli("demo", "--incident", "sqs", "--out", str(tmp_path / "e"))
+    for f in ("invocations.parquet", "records.parquet", "destinations.jsonl"):
+        a = (tmp_path / "d" / "run-production" / f).read_bytes()
+        assert a == (tmp_path / "e" / "run-production" / f).read_bytes(), f
+    assert again.returncode == 0
+
+
+def test_demo_unknown_incident_is_one_line_exit_2(tmp_path: Path) -> None:
+    out = cli("demo", "--incident", "kafka", "--out", str(tmp_path / "d"))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: --incident 'kafka': allowed kinesis, sqs"
+    assert not (tmp_path / "d").exists()
