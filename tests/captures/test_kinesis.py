@@ -338,9 +338,8 @@ def test_ctrl_c_checkpoints_and_resume_completes(aws, tmp_path: Path) -> None:
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not (out / "manifest.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # interrupt once the capture is under way, not while Python starts
-    time.sleep(0.6)
+    while time.monotonic() < deadline and not list(out.glob("records/part-*.parquet")):
+        time.sleep(0.01)  # interrupt once records are on disk: the capture is under way
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "--resume" in err and "Traceback" not in err
