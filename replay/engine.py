@@ -292,7 +292,9 @@ class EngineBase:
         verdict = None
         if self.fault_masks:
             seen = self.deliveries[rows] + 1 if self.needs_seen else rows
-            verdict = judge_faults(self.model, self.fault_masks, rows, seen, self.rng)
+            verdict = judge_faults(
+                self.model, self.fault_masks, rows, seen, self.rng, now_ms=self.sched.now
+            )
         extra = round(verdict.extra_ms) if verdict else 0
         duration = self.model.duration.of(len(rows), nbytes) + extra
         error = verdict.error if verdict else None

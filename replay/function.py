@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from replay.errors import FunctionModelError
+from replay.errors import FunctionModelError, UserError
 from replay.timeutil import parse_time
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -77,6 +77,10 @@ class Fault:
         probability: the rule fires only with this probability per invocation (seeded).
         times: the rule applies to a record's first ``times`` deliveries only (transient).
         extra_ms: virtual time added to the invocation per matching record.
+        from_ms: the rule applies only to invocations starting at or after this instant (a
+            regression deployed then).
+        to_ms: the rule applies only to invocations starting before this instant (the fix
+            deployed then: the next invocation runs the new code, as in recorded case S13).
     """
 
     when: str | None = None
@@ -86,6 +90,17 @@ class Fault:
     probability: float | None = None
     times: int | None = None
     extra_ms: float = 0.0
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+    def active(self, now_ms: int | None) -> bool:
+        """Whether the rule applies to an invocation starting at ``now_ms`` (S13: a new function
+        version takes every invocation that starts after the update)."""
+        if now_ms is None:
+            return True
+        if self.from_ms is not None and now_ms < self.from_ms:
+            return False
+        return self.to_ms is None or now_ms < self.to_ms
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,17 @@ _MODEL_KEYS = {
     "faults",
     "throttles",
 }
-_FAULT_KEYS = {"when", "error", "report", "timeout", "probability", "times", "extra_ms"}
+_FAULT_KEYS = {
+    "when",
+    "error",
+    "report",
+    "timeout",
+    "probability",
+    "times",
+    "extra_ms",
+    "from",
+    "to",
+}
 _DURATION_KEYS = {"base_ms", "per_record_ms", "per_kb_ms"}
 
 
@@ -299,7 +324,11 @@ def _parse_fault(obj: Any, where: str) -> Fault:
         probability=_opt_num(obj, "probability", where, lo=0, hi=1),
         times=_opt_int(obj, "times", where, lo=1, hi=1_000_000),
         extra_ms=_opt_num(obj, "extra_ms", where, lo=0, hi=900_000) or 0.0,
+        from_ms=_opt_time(obj, "from", where),
+        to_ms=_opt_time(obj, "to", where),
     )
+    if fault.from_ms is not None and fault.to_ms is not None and fault.to_ms <= fault.from_ms:
+        raise FunctionModelError(f"{where}: 'to' must be after 'from'")
     if not (
         fault.error
         or fault.report
@@ -311,6 +340,15 @@ def _parse_fault(obj: Any, where: str) -> Fault:
             f"{where}: says nothing happens; give error, report, timeout, extra_ms or probability"
         )
     return fault
+
+
+def _opt_time(obj: Mapping[str, Any], key: str, where: str) -> int | None:
+    if obj.get(key) is None:
+        return None
+    try:
+        return parse_time(obj[key], field=f"{where}: {key}")
+    except UserError as exc:
+        raise FunctionModelError(str(exc)) from None
 
 
 def _parse_throttle(obj: Any, where: str) -> ThrottlePeriod:
@@ -445,12 +483,14 @@ def judge_faults(
     rows: np.ndarray,
     seen: np.ndarray,
     rng: random.Random,
+    now_ms: int | None = None,
 ) -> FaultVerdict:
     """Apply the fault rules to one batch.
 
     Args:
         rows: capture row indices of the batch.
         seen: for each batch row, how many times the function will have seen it with this attempt.
+        now_ms: when the invocation starts: rules with ``from``/``to`` apply only inside their span.
     """
     timeout = False
     error: str | None = None
@@ -458,6 +498,8 @@ def judge_faults(
     extra = 0.0
     fired = False
     for fault, mask in zip(model.faults, masks, strict=True):
+        if not fault.active(now_ms):
+            continue
         hit = mask[rows]
         if fault.times is not None:
             hit &= seen <= fault.times

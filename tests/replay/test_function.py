@@ -110,6 +110,26 @@ def test_judge_faults_error_report_timeout_and_times() -> None:
     assert vt.timeout and vt.extra_ms == 5
 
 
+def test_fault_span_applies_to_invocations_starting_inside_it() -> None:
+    """S13: a fault bounded by ``from``/``to`` is v1's (or a regression's) behaviour: invocations
+    starting before ``from`` or at/after ``to`` run code without it."""
+    model = parse_model(
+        {"faults": [{"error": True, "from": "2024-01-01T00:00:10Z", "to": "2024-01-01T00:00:20Z"}]},
+        where="fn.yaml",
+    )
+    (fault,) = model.faults
+    t0 = fault.from_ms
+    assert t0 is not None and fault.to_ms == t0 + 10_000
+    masks = compile_faults(model, RECORDS)
+    rows, seen, rng = np.array([0]), np.array([1]), random.Random(0)
+    at = [t0 - 1, t0, t0 + 9_999, t0 + 10_000]
+    got = [judge_faults(model, masks, rows, seen, rng, now_ms=t).error for t in at]
+    assert got == [None, "Unhandled", "Unhandled", None]
+    assert model.to_json()["faults"] == [
+        {"error": "Unhandled", "from_ms": t0, "to_ms": t0 + 10_000}
+    ]
+
+
 def test_probability_is_seeded() -> None:
     model = FunctionModel(faults=(Fault(probability=0.5, error="Unhandled"),))
     masks = compile_faults(model, RECORDS)
@@ -132,6 +152,11 @@ def test_probability_is_seeded() -> None:
         ({"faults": [{"whne": "x", "error": True}]}, "did you mean 'when'"),
         ({"duration": {"base": 3}}, "did you mean 'base_ms'"),
         ({"throttles": [{"from": "2024-01-01T00:00:00Z"}]}, "needs 'from' and 'to'"),
+        (
+            {"faults": [{"error": True, "from": "2024-01-01T01:00:00Z", "to": "2024-01-01"}]},
+            "faults\\[0\\]: 'to' must be after 'from'",
+        ),
+        ({"faults": [{"error": True, "to": "yesterday"}]}, "faults\\[0\\]: to"),
     ],
 )
 def test_model_errors_name_the_field(obj: dict[str, object], message: str) -> None:

@@ -7,8 +7,9 @@ event record shapes (S01, S03 and B92 through a recording handler). Times come f
 documented queue model (replay/sqs.py): a receive hides a message for VisibilityTimeout, a failed
 message reappears when it ends, and the default function takes 20 ms + 0.5 ms per record.
 
-What only the AWS control plane can do is listed in :data:`NOT_SIMULATED`; S09's "created disabled,
-then enabled" is a replay whose ESM starts when the messages are already in the queue.
+S09's "created disabled, then enabled" is a replay whose ESM starts when the messages are already in
+the queue; S13's retarget to a new function version is a function model whose faults end at the
+update (``to``).
 """
 
 from __future__ import annotations
@@ -38,11 +39,6 @@ from replay.testing import (
     msg,
     simulate,
 )
-
-NOT_SIMULATED: dict[str, str] = {
-    "S13": "retargeting the ESM to a new function version is an UpdateEventSourceMapping call in "
-    "mid-run; a replay has one configuration and one function for its whole length",
-}
 
 SQS = SourceKind.SQS
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:test-dlq"
@@ -498,7 +494,23 @@ def test_b92_fifo_record_attributes_exact_shape() -> None:
     assert record["eventSourceARN"] == FIFO_QUEUE_ARN
 
 
-def test_s13_is_listed_as_not_simulated() -> None:
-    """S13: retargeting an ESM to a new function version mid-run is not simulatable (see
-    :data:`NOT_SIMULATED`); this test keeps the list honest."""
-    assert set(NOT_SIMULATED) == {"S13"}
+def test_s13_retarget_to_a_new_function_version_takes_the_next_invocation() -> None:
+    """S13: the ESM is updated to version 2 mid-run; the message sent before the update reached
+    v1, the next one reaches only v2. A replay models the update as fault rules bounded in time
+    (``to``: v1's behaviour ends at the update): v1 raises on everything, v2 does not."""
+    update = T0 + 3_000
+    v1_fails = Fault(error="Unhandled", to_ms=update)
+    sim = simulate(
+        [msg("before", at=0.0, name="m1"), msg("after", at=8.0, name="m2")],
+        {"BatchSize": 1},
+        FunctionModel(faults=(v1_fails,)),
+        kind=SQS,
+        settings=queue(5),
+    )
+    assert [(i.records, i.result) for i in sim.invocations] == [
+        (("m1",), "error"),  # v1, before the update
+        (("m1",), "ok"),  # back after VisibilityTimeout 5 s: the update is done, v2 runs it
+        (("m2",), "ok"),  # the next message: only v2
+    ]
+    assert sim.invocations[1].start >= 5
+    assert {k: v[0] for k, v in sim.outcomes.items()} == {"m1": "processed", "m2": "processed"}

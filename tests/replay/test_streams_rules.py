@@ -355,6 +355,23 @@ def test_b22_throttles_do_not_consume_retries() -> None:
     assert sim.outcomes == {"a": ("processed", None, 1)}
 
 
+def test_b20_poison_blocks_its_shard_until_the_fix_is_deployed() -> None:
+    """B20 with a fault that ends at a deploy (``to``, the S13 rule for a new version): with
+    default retries the poison batch fails until the fix is live, then the next retry processes
+    it and the shard moves on; no record is lost, nothing is discarded."""
+    fix = T0 + 30_000
+    model = FunctionModel(faults=(Fault(when="key = 'poison'", error="Unhandled", to_ms=fix),))
+    sim = simulate([rec("a"), rec("poison", at=1), rec("b", at=2)], {**TRIM, "BatchSize": 1}, model)
+    got = results(sim)
+    assert got[0] == "ok" and got[-2:] == ["ok", "ok"] and set(got[1:-2]) == {"error"}
+    first_ok_after = next(i for i in sim.invocations[1:] if i.result == "ok")
+    assert first_ok_after.records == ("poison",) and first_ok_after.start >= 30.0
+    assert all(i.start < 30.0 for i in sim.invocations if i.result == "error")
+    assert {k: v[0] for k, v in sim.outcomes.items()} == dict.fromkeys(
+        ["a", "poison", "b"], "processed"
+    )
+
+
 def test_b22_throttled_batch_stops_only_at_record_age() -> None:
     """B22: MRA 0, MaxAge 60 and a function throttled throughout -> retried without consuming the
     retry budget until the record is older than 60 s, then discarded (RecordAgeExceeded), never
