@@ -100,6 +100,14 @@ def replay(
     until: Annotated[
         str | None, typer.Option(help="Stop the simulation at this virtual time.")
     ] = None,
+    disabled: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disabled",
+            help="FROM..TO (ISO-8601 or epoch s): the mapping was disabled then and re-enabled "
+            "(repeatable); it resumes from its checkpoint (rule B29).",
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -116,7 +124,7 @@ def replay(
     """
     from replay.options import EngineOptions, parse_option
     from replay.run import replay as run_replay
-    from replay.timeutil import parse_time
+    from replay.timeutil import parse_spans, parse_time
 
     options = EngineOptions()
     for assignment in option or []:
@@ -133,6 +141,7 @@ def replay(
             options=options,
             start_ms=parse_time(start, field="--start") if start else None,
             until_ms=parse_time(until, field="--until") if until else None,
+            disabled=parse_spans(disabled or [], field="--disabled"),
             overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )

@@ -10,7 +10,7 @@ records table. Engines subclass :class:`EngineBase`; the scheduler drives them.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,7 @@ class EngineBase:
         until_ms: int | None = None,
         progress: Progress | None = None,
         settings: Mapping[str, Any] | None = None,
+        disabled: Sequence[tuple[int, int]] = (),
     ) -> None:
         self.capture = capture
         # the source's own settings (queue attributes, retention...), with Source.X overrides
@@ -190,6 +191,19 @@ class EngineBase:
         self.matched = self._filter_mask()
         # each logged attempt's rows: invocations.parquet ``record_rows`` (which records it carried)
         self.attempt_rows: list[np.ndarray] | None = []
+        self.disabled = tuple(sorted((int(a), int(b)) for a, b in disabled if b > a))
+
+    def _paused_until(self, now: int) -> int | None:
+        """B29: the end of the disabled span covering ``now`` (None when the mapping is enabled).
+
+        While disabled the mapping reads nothing and starts no invocation; one in flight finishes.
+        Re-enabled, it resumes from its checkpoint (streams, Kafka) or the queue (SQS), not from
+        the starting position.
+        """
+        for start, end in self.disabled:
+            if start <= now < end:
+                return end
+        return None
 
     def run(self) -> EngineRun:
         """Simulate the whole capture (each source family's engine implements it)."""

@@ -22,7 +22,7 @@ which this engine extends:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,10 +84,11 @@ class KafkaEngine(StreamEngine):
         until_ms: int | None = None,
         progress: Progress | None = None,
         settings: Mapping[str, Any] | None = None,
+        disabled: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__(
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings,
+            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
         )  # fmt: skip
         # B88: a Kafka ESM refuses a function whose timeout is over 14 minutes
         check_function_fit(config, function_timeout_s=self.fn.timeout_ms / 1000)
@@ -247,6 +248,11 @@ class KafkaEngine(StreamEngine):
         """The consumer is free: rebalance, then read the next batch across its partitions."""
         assert isinstance(lane, Consumer)
         now = self.sched.now
+        resume = self._paused_until(now)
+        if resume is not None:  # B29: disabled; poll on from the committed offsets when re-enabled
+            lane.idle_since = resume
+            self._schedule_wake(lane, resume)
+            return
         self._end_block(lane, now)
         self._adopt(lane)
         if not lane.partitions:

@@ -64,6 +64,7 @@ class RunRequest:
     overrides: tuple[str, ...] = ()
     config_source: str = "default"
     source_settings: dict[str, Any] | None = None  # None: the capture's own settings
+    disabled: tuple[tuple[int, int], ...] = ()  # B29: spans (ms) during which the ESM was disabled
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def replay(
     options: EngineOptions | None = None,
     start_ms: int | None = None,
     until_ms: int | None = None,
+    disabled: Sequence[tuple[int, int]] = (),
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
@@ -162,6 +164,7 @@ def replay(
         overrides=tuple(overrides),
         config_source=resolved.source,
         source_settings=resolved.source_settings,
+        disabled=tuple(disabled),
     )
     return run_capture(capture, request, target, overwrite=overwrite, progress=progress)
 
@@ -187,6 +190,7 @@ def run_capture(
         until_ms=request.until_ms,
         progress=progress,
         settings=request.source_settings,
+        disabled=request.disabled,
     )
     result = engine.run()
     identity = engine.fn
@@ -216,6 +220,7 @@ def run_capture(
             },
         },
         "seed": request.seed,
+        "disabled": [{"from": iso_ms(a), "to": iso_ms(b)} for a, b in request.disabled],
         "start": iso_ms(result.start_ms),
         "end": iso_ms(result.end_ms),
         "choices": request.options.describe(),

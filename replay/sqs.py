@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +100,11 @@ class SqsEngine(EngineBase):
         until_ms: int | None = None,
         progress: Progress | None = None,
         settings: Mapping[str, Any] | None = None,
+        disabled: Sequence[tuple[int, int]] = (),
     ) -> None:
         super().__init__(
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings,
+            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
         )  # fmt: skip
         s = self.settings
         self.fifo = config.fifo or capture.manifest.source.fifo or _truthy(s.get("FifoQueue"))
@@ -411,6 +412,10 @@ class SqsEngine(EngineBase):
             return
         self.dispatch_pending = None
         now = self.sched.now
+        resume = self._paused_until(now)
+        if resume is not None:  # B29: a disabled mapping receives nothing; the queue keeps it all
+            self._schedule_dispatch(resume)
+            return
         while self.gathering is None:
             slot = self._free_slot()
             if slot is None:
@@ -467,6 +472,10 @@ class SqsEngine(EngineBase):
         if self.gathering is not receive:
             return
         now = self.sched.now
+        if self._paused_until(now) is not None:  # B29: disabled mid-window: stop gathering
+            self.gathering = None
+            self._release(receive.slot)
+            return
         taken, nbytes = self._take(now, self.batch_size - len(receive.rows), receive.nbytes)
         if taken:
             receive.rows = np.concatenate([receive.rows, np.array(taken, dtype=np.int64)])
@@ -485,6 +494,9 @@ class SqsEngine(EngineBase):
     # ------------------------------------------------------------------ invoking
     def _invoke(self, receive: Receive) -> None:
         now = self.sched.now
+        if self._paused_until(now) is not None:  # B29: the poller stops with this receive in hand
+            self._release(receive.slot)  # its messages reappear when their visibility timeout ends
+            return
         receive.attempts += 1
         if receive.attempts > 1:  # a throttled retry: its visibility timeout may have run out
             rows = self._still_mine(receive)

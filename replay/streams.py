@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,12 +123,13 @@ class StreamEngine(EngineBase):
         until_ms: int | None = None,
         progress: Progress | None = None,
         settings: Mapping[str, Any] | None = None,
+        disabled: Sequence[tuple[int, int]] = (),
     ) -> None:
         if not capture.kind.is_stream and capture.kind is not SourceKind.KAFKA:
             raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
         super().__init__(
             capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings,
+            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
         )  # fmt: skip
         default_poll = 1000 if self.kind is SourceKind.KINESIS else 250
         self.poll_ms = self.options.poll_interval_ms or default_poll
@@ -256,6 +257,11 @@ class StreamEngine(EngineBase):
     def _advance(self, lane: Lane) -> None:
         """The lane is free at ``now`` with nothing pending: read the next batch, or go idle."""
         now = self.sched.now
+        resume = self._paused_until(now)
+        if resume is not None:  # B29: disabled; read on from the checkpoint when re-enabled
+            lane.idle_since = resume
+            self._schedule_wake(lane, resume)
+            return
         self._end_block(lane, now)
         while True:
             n = len(lane.rows)
@@ -429,6 +435,11 @@ class StreamEngine(EngineBase):
     # ------------------------------------------------------------------ invoking
     def _invoke(self, lane: Lane, batch: Batch) -> None:
         now = self.sched.now
+        resume = self._paused_until(now)
+        if resume is not None:  # B29: a retry or flush falling in a disabled span waits for it
+            lane.busy = True
+            self.sched.at(resume, self._invoke, lane, batch)
+            return
         lane.busy = False
         if batch.attempts and len(batch.rows):
             batch.rows = self._recheck_rows(lane, batch, now)

@@ -310,6 +310,7 @@ def simulate(
     until: float | None = None,
     settings: Mapping[str, Any] | None = None,
     shards: Sequence[ShardInfo] = (),
+    disabled: Sequence[tuple[float, float]] = (),
 ) -> Simulation:
     """Replay ``records`` under ``config`` (AWS JSON) and return exact, comparable results.
 
@@ -330,6 +331,7 @@ def simulate(
         options=options,
         start_ms=None if start is None else T0 + round(start * 1000),
         until_ms=None if until is None else T0 + round(until * 1000),
+        disabled=[(T0 + round(a * 1000), T0 + round(b * 1000)) for a, b in disabled],
     )
     engine.attempt_rows = []
     if callable(function) and not isinstance(function, FunctionModel):

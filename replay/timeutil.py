@@ -8,6 +8,7 @@ the textual forms AWS uses in events and on-failure records.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 
 from replay.errors import UserError
 
@@ -59,3 +60,28 @@ def parse_time(value: str | float | int, *, field: str = "time") -> int:
     if d.tzinfo is None:
         d = d.replace(tzinfo=_dt.UTC)
     return round((d - _EPOCH).total_seconds() * 1000)
+
+
+def parse_spans(values: list[str], *, field: str) -> tuple[tuple[int, int], ...]:
+    """Parse ``FROM..TO`` spans (each end ISO-8601 or epoch seconds) into sorted ms pairs.
+
+    Raises:
+        UserError: naming ``field`` when a span is malformed, empty or overlaps another.
+    """
+    spans: list[tuple[int, int]] = []
+    for text in values:
+        start, sep, end = text.partition("..")
+        if not sep or not start.strip() or not end.strip():
+            raise UserError(
+                f"{field} {text!r}: expected FROM..TO, e.g. 2024-11-05T10:00:00Z..2024-11-05T10:30:00Z"
+            )
+        a = parse_time(start, field=f"{field} {text!r}: FROM")
+        b = parse_time(end, field=f"{field} {text!r}: TO")
+        if b <= a:
+            raise UserError(f"{field} {text!r}: TO must be after FROM")
+        spans.append((a, b))
+    spans.sort()
+    for (_, b1), (a2, _) in itertools.pairwise(spans):
+        if a2 < b1:
+            raise UserError(f"{field}: spans overlap; give each disabled period once")
+    return tuple(spans)

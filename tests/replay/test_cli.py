@@ -5,10 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from replay.capture import write_capture
-from replay.testing import make_capture, rec
+from replay.testing import T0, make_capture, rec
+from replay.timeutil import iso_ms
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -42,6 +45,12 @@ def test_replay_prints_a_summary(capture_dir: Path, tmp_path: Path) -> None:
         (["--function", "nope.py:handler"], "not found"),
         (["--option", "bisect_half_budget=sometimes"], "bisect_half_budget"),
         (["--start", "yesterday"], "--start"),
+        (["--disabled", "2023-11-14T22:14:00Z"], "expected FROM..TO"),
+        (["--disabled", "2023-11-14T22:14:00Z..2023-11-14T22:13:00Z"], "TO must be after FROM"),
+        (
+            ["--disabled", "1700000000..1700000100", "--disabled", "1700000050..1700000200"],
+            "overlap",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -60,6 +69,20 @@ def test_missing_capture_is_exit_2(tmp_path: Path) -> None:
     out = cli("replay", str(tmp_path / "nothing"), "-o", str(tmp_path / "run"))
     assert out.returncode == 2
     assert "not a capture directory" in out.stderr
+
+
+def test_disabled_span_is_recorded_and_defers_reading(capture_dir: Path, tmp_path: Path) -> None:
+    """B29 from the command line: records arrive over 5 s; disabled from 1 s to 60 s after the
+    first, the mapping reads nothing in between and resumes from its checkpoint at 60 s."""
+    span = f"{(T0 + 1_000) / 1000}..{(T0 + 60_000) / 1000}"
+    out = cli("replay", str(capture_dir), "-o", str(tmp_path / "run"), "--disabled", span)
+    assert out.returncode == 0, out.stderr
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert meta["disabled"] == [{"from": iso_ms(T0 + 1_000), "to": iso_ms(T0 + 60_000)}]
+    starts = pq.read_table(tmp_path / "run" / "invocations.parquet").column("start")
+    rel = sorted((m - T0) / 1000 for m in starts.cast(pa.int64()).to_pylist())
+    assert rel and not [t for t in rel if 1 <= t < 60] and rel[-1] >= 60
+    assert meta["summary"]["dispositions"] == {"processed": 10}
 
 
 def test_compare_two_runs(capture_dir: Path, tmp_path: Path) -> None:

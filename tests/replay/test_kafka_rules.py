@@ -213,6 +213,16 @@ def test_b79_on_demand_retries_the_whole_batch_until_retention() -> None:
     assert {outcomes[k][:2] for k in "ab"} == {("discarded", "RetentionExpired")}
 
 
+def test_b29_disabled_kafka_mapping_polls_on_from_the_committed_offset() -> None:
+    """B29 (Kafka): a at 0, b at 20 s, c at 40 s; disabled from 10 s to 60 s -> a before, then
+    b and c together at 60 s from the committed offset; nothing re-read."""
+    sim = simulate(
+        [krec("a"), krec("b", at=20), krec("c", at=40)], TRIM, None, kind=KAFKA, disabled=[(10, 60)]
+    )
+    assert [(round(s, 1), r) for s, r in starts(sim)] == [(0.5, ("a",)), (60.5, ("b", "c"))]
+    assert {k: v[2] for k, v in dispositions(sim).items()} == {"a": 1, "b": 1, "c": 1}
+
+
 def test_b79_no_progress_while_blocked_within_the_horizon() -> None:
     """B79: with default retention (7 days) and a horizon of 300 s, an always-failing batch is
     never given up and the partition's later record is never delivered."""

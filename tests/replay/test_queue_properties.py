@@ -36,6 +36,7 @@ from replay.function import Duration, Fault, FunctionModel, ThrottlePeriod
 from replay.model import SourceKind
 from replay.options import EngineOptions
 from replay.testing import T0, Rec, Simulation, krec, msg, simulate
+from tests.replay.test_streams_properties import disabled_spans
 
 KEYS = ("a", "b", "c", "d")
 GROUPS = ("g1", "g2", "g3")
@@ -60,6 +61,7 @@ class Scenario:
     options: EngineOptions
     seed: int
     until: float
+    disabled: tuple[tuple[float, float], ...] = ()  # B29 spans, seconds after T0
 
     @property
     def rbif(self) -> bool:
@@ -77,6 +79,7 @@ class Scenario:
             options=self.options,
             settings=self.queue,
             until=self.until,
+            disabled=self.disabled,
         )
 
 
@@ -166,7 +169,10 @@ def sqs_scenarios(
     options = EngineOptions(sqs_duplicate_rate=draw(st.sampled_from([0.0, 0.0, 0.3])))
     until = (records[-1].at if records else 0.0) + HORIZON_S
     seed = draw(st.integers(0, 2**31 - 1))
-    return Scenario(SourceKind.SQS, tuple(records), config, model, queue, options, seed, until)
+    disabled = draw(st.one_of(st.just(()), disabled_spans()))
+    return Scenario(
+        SourceKind.SQS, tuple(records), config, model, queue, options, seed, until, disabled
+    )
 
 
 @st.composite
@@ -214,9 +220,11 @@ def kafka_scenarios(draw: st.DrawFn) -> Scenario:
     model = fault_model(draw, "key", rbif=rbif, vt=None)
     until = (records[-1].at if records else 0.0) + HORIZON_S
     seed = draw(st.integers(0, 2**31 - 1))
+    disabled = draw(st.one_of(st.just(()), disabled_spans()))
     return Scenario(
-        SourceKind.KAFKA, tuple(records), config, model, topic, EngineOptions(), seed, until
-    )
+        SourceKind.KAFKA, tuple(records), config, model, topic, EngineOptions(), seed, until,
+        disabled,
+    )  # fmt: skip
 
 
 def any_scenarios() -> st.SearchStrategy[Scenario]:

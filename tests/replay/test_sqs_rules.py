@@ -190,6 +190,26 @@ def refusal(
 
 
 # ---------------------------------------------------------------------------------------- config
+
+
+def test_b29_disabled_queue_mapping_receives_nothing_and_loses_nothing() -> None:
+    """B29 (SQS): messages a (0 s) and b (20 s), the mapping disabled from 10 s to 60 s -> a is
+    processed at once; b waits in the queue (nothing received, no receive count spent) and is
+    received when the mapping is re-enabled at 60 s."""
+    sim = simulate(
+        [*named("a"), *named("b", at=20)], {}, arc_recorder, kind=SQS, settings=queue(),
+        disabled=[(10, 60)],
+    )  # fmt: skip
+    assert spans(sim)[0][2] == ("a",)
+    b_start = [s for s, _, r in spans(sim) if r == ("b",)]
+    assert b_start == [60.0]
+    assert dispositions(sim) == {"a": ("processed", 1), "b": ("processed", 1)}
+    assert [e["Records"][0]["attributes"]["ApproximateReceiveCount"] for e in sim.events] == [
+        "1",
+        "1",
+    ]
+
+
 def test_b2_defaults_batch_size_10_and_no_window(tmp_path: Path) -> None:
     """B2: an SQS ESM without BatchSize uses BatchSize 10 and a 0 s window: run.json records them,
     and 25 queued messages go out at once in batches of 10, 10 and 5."""

@@ -43,10 +43,18 @@ class Scenario:
     model: FunctionModel
     seed: int
     until: float
+    disabled: tuple[tuple[float, float], ...] = ()  # B29 spans, seconds after T0
 
     def run(self) -> Simulation:
         """Replay the scenario."""
-        return simulate(self.records, self.config, self.model, seed=self.seed, until=self.until)
+        return simulate(
+            self.records,
+            self.config,
+            self.model,
+            seed=self.seed,
+            until=self.until,
+            disabled=self.disabled,
+        )
 
 
 def sql_in(keys: frozenset[str]) -> str:
@@ -100,7 +108,16 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         faults.append(Fault(error="Unhandled", probability=probability))
     model = FunctionModel(faults=tuple(faults))
     until = (records[-1].at if records else 0.0) + HORIZON_S
-    return Scenario(tuple(records), config, model, draw(st.integers(0, 2**31 - 1)), until)
+    disabled = draw(st.one_of(st.just(()), disabled_spans()))
+    seed = draw(st.integers(0, 2**31 - 1))
+    return Scenario(tuple(records), config, model, seed, until, disabled)
+
+
+@st.composite
+def disabled_spans(draw: st.DrawFn) -> tuple[tuple[float, float], ...]:
+    """One B29 span: the mapping disabled a while, then re-enabled."""
+    start = draw(st.sampled_from([0.0, 0.5, 3.0, 20.0, 60.0]))
+    return ((start, start + draw(st.sampled_from([0.5, 5.0, 45.0, 300.0]))),)
 
 
 def done_times(sim: Simulation) -> dict[str, float]:

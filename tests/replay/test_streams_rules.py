@@ -40,7 +40,6 @@ from replay.testing import (
 )
 
 NOT_SIMULATED: dict[str, str] = {
-    "B29": "disable then re-enable mid-replay is an UpdateEventSourceMapping state change; a replay has one config",
     "B51": "KPL de-aggregation on an EFO consumer: captures hold de-aggregated user records, no EFO pipe",
 }
 
@@ -370,6 +369,33 @@ def test_b20_poison_blocks_its_shard_until_the_fix_is_deployed() -> None:
     assert {k: v[0] for k, v in sim.outcomes.items()} == dict.fromkeys(
         ["a", "poison", "b"], "processed"
     )
+
+
+def test_b29_disabled_then_re_enabled_resumes_from_the_checkpoint() -> None:
+    """B29: records a (t=0), b (t=20 s) and c (t=40 s), the mapping disabled from 10 s to 60 s ->
+    a is processed before; nothing is read while disabled; on re-enabling at 60 s the ESM reads
+    from its checkpoint (b, then c — not from the starting position: a is not read again)."""
+    sim = simulate([rec("a"), rec("b", at=20), rec("c", at=40)], TRIM, None, disabled=[(10, 60)])
+    assert [(i.records, i.result) for i in sim.invocations] == [(("a",), "ok"), (("b", "c"), "ok")]
+    assert sim.invocations[0].start < 10 and sim.invocations[1].start == 60
+    assert deliveries(sim) == {"a": 1, "b": 1, "c": 1}
+
+
+def test_b29_a_failing_batch_waits_out_the_disabled_span() -> None:
+    """B29 with B21: the poison batch retries until the mapping is disabled at 10 s; no attempt
+    starts while disabled; re-enabled at 100 s (the fix deployed meanwhile: the fault ends at 50 s,
+    S13) the batch from the checkpoint succeeds."""
+    model = FunctionModel(faults=(Fault(error="Unhandled", to_ms=T0 + 50_000),))
+    sim = simulate([rec("a"), rec("b", at=1)], TRIM, model, disabled=[(10, 100)])
+    starts = [i.start for i in sim.invocations]
+    assert not [t for t in starts if 10 <= t < 100]
+    assert [i.result for i in sim.invocations if i.start < 10] and all(
+        i.result == "error" for i in sim.invocations if i.start < 10
+    )
+    resumed = [(i.records, i.result) for i in sim.invocations if i.start >= 100]
+    assert resumed == [(("a",), "ok"), (("b",), "ok")]  # the pending batch first, then on
+    assert min(i.start for i in sim.invocations if i.start >= 100) == 100
+    assert {k: v[0] for k, v in sim.outcomes.items()} == {"a": "processed", "b": "processed"}
 
 
 def test_b22_throttled_batch_stops_only_at_record_age() -> None:
