@@ -463,6 +463,12 @@ def _config_rows(runs: Sequence[RunResult], add: Any) -> None:
             add(f"config.{key}", key, values)
     memory = [((r.meta.get("function") or {}).get("resolved") or {}).get("memory_mb") for r in runs]
     add("function.memory_mb", "function memory (MB)", memory)
+    disabled = [
+        ", ".join(f"{d['from']}..{d['to']}" for d in r.meta.get("disabled") or []) or None
+        for r in runs
+    ]
+    if any(disabled):  # B29: a run whose mapping was disabled a while is not like the others
+        add("run.disabled", "disabled (B29)", disabled)
 
 
 def _disposition_reasons(records: pa.Table) -> dict[tuple[str, str | None], int]:

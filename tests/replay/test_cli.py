@@ -82,6 +82,10 @@ def test_disabled_span_is_recorded_and_defers_reading(capture_dir: Path, tmp_pat
     starts = pq.read_table(tmp_path / "run" / "invocations.parquet").column("start")
     rel = sorted((m - T0) / 1000 for m in starts.cast(pa.int64()).to_pylist())
     assert rel and not [t for t in rel if 1 <= t < 60] and rel[-1] >= 60
+    shown = cli("compare", str(tmp_path / "run"), str(tmp_path / "run"), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    rows = {r["key"]: r for r in json.loads(shown.stdout)["rows"]}
+    assert rows["run.disabled"]["values"][0] == f"{iso_ms(T0 + 1_000)}..{iso_ms(T0 + 60_000)}"
     assert meta["summary"]["dispositions"] == {"processed": 10}
 
 
