@@ -403,6 +403,7 @@ def compare(
             f"  {shard}",
             [s["shards"].get(shard, {}).get("blocked_ms") for s in sums],
         )
+    _group_rows(sums, add, add_ms)
     costs = [estimate_cost(r, prices) for r in runs]
     add(
         "cost.gb_seconds",
@@ -429,6 +430,30 @@ def compare(
     else:
         calib = None
     return Comparison(names, rows, divergence, calib, prices)
+
+
+GROUPS_SHOWN = 10
+
+
+def _group_rows(sums: Sequence[dict[str, Any]], add: Any, add_ms: Any) -> None:
+    """SQS FIFO: the message groups that stalled longest in any run (B75), a row each."""
+    worst: dict[str, int] = {}
+    for s in sums:
+        for g, info in (s.get("groups") or {}).items():
+            worst[g] = max(worst.get(g, 0), int(info["blocked_ms"]))
+    if not worst:
+        return
+    top = sorted(worst, key=lambda g: (-worst[g], g))[:GROUPS_SHOWN]
+    more = f" (top {GROUPS_SHOWN} of {len(worst)})" if len(worst) > GROUPS_SHOWN else ""
+    add(
+        "blocked_groups", f"  stalled FIFO groups{more}", [len(s.get("groups") or {}) for s in sums]
+    )
+    for g in top:
+        add_ms(
+            f"blocked_ms.group.{g}",
+            f"  group {g}",
+            [(s.get("groups") or {}).get(g, {}).get("blocked_ms", 0) for s in sums],
+        )
 
 
 def compare_runs(runs: Sequence[RunResult]) -> list[ComparisonRow]:

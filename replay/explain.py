@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -671,6 +671,7 @@ class ShardTimeline:
     blocked_ms: int
     max_iterator_age_ms: int | None
     blocks: tuple[Block, ...]
+    kind: str = "shard"  # or "group": an SQS FIFO message group
 
     def to_json(self) -> dict[str, Any]:
         """The document ``explain --shard --format json`` prints."""
@@ -680,18 +681,67 @@ class ShardTimeline:
 
 
 def explain_shard(run_path: str | Path, shard: str) -> ShardTimeline:
-    """The blocked intervals of one shard (or SQS group, or Kafka partition) and their causes.
+    """The blocked intervals of one shard, SQS FIFO message group (B75) or Kafka partition, and
+    their causes.
 
     Raises:
-        UserError: not a run, or no such shard.
+        UserError: not a run, or no such shard or group.
     """
     run = read_run(run_path)
     shards = run.meta["summary"].get("shards") or {}
-    if shard not in shards:
-        raise UserError(f"--shard {shard}: not in the run; shards are {', '.join(sorted(shards))}")
-    info = shards[shard]
-    inv = run.invocations.filter(pc.equal(run.invocations.column("shard"), shard))
-    rec = run.records.filter(pc.equal(run.records.column("shard"), shard))
+    if shard in shards:
+        inv = run.invocations.filter(pc.equal(run.invocations.column("shard"), shard))
+        rec = run.records.filter(pc.equal(run.records.column("shard"), shard))
+        return _timeline(run, shard, inv, rec, shards[shard])
+    group = _group_members(run_path, run, shard)
+    if group is None:
+        stalled = sorted(run.meta["summary"].get("groups") or {})
+        also = f"; stalled FIFO groups are {', '.join(stalled)}" if stalled else ""
+        raise UserError(
+            f"--shard {shard}: not in the run; shards are {', '.join(sorted(shards))}{also}"
+        )
+    rows, carriers_of = group
+    info = {"records": len(rows), **((run.meta["summary"].get("groups") or {}).get(shard) or {})}
+    rec = run.records.take(rows)
+    timeline = _timeline(run, shard, run.invocations.take(carriers_of), rec, info)
+    return replace(
+        timeline, kind="group", blocks=tuple(_group_culprit(b, rec) for b in timeline.blocks)
+    )
+
+
+def _group_culprit(block: Block, rec: pa.Table) -> Block:
+    """A FIFO group waits on one message (B75): the one whose fate ended the block."""
+    done = rec.column("done").cast(pa.int64()).fill_null(-1).to_numpy()
+    at = np.flatnonzero(done == block.end_ms)
+    if not len(at):
+        return block
+    r = rec.slice(int(at[0]), 1).to_pylist()[0]
+    return replace(block, culprit=f"message {r['shard']}#{r['pos']} ({r['seq']})")
+
+
+def _group_members(run_path: str | Path, run: RunResult, group: str) -> tuple[Any, Any] | None:
+    """An SQS FIFO group's record rows and the invocations that carried any of them."""
+    if "record_rows" not in run.invocations.column_names:
+        return None
+    ctx = _load(run_path)
+    if ctx.capture is None or str((run.meta.get("capture") or {}).get("kind")) != "sqs":
+        return None
+    rows = np.flatnonzero(
+        pc.fill_null(pc.equal(ctx.capture.column("key"), group), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    if not len(rows):
+        return None
+    lists = run.invocations.column("record_rows").combine_chunks()
+    hit = pc.is_in(pc.list_flatten(lists), pa.array(rows))
+    carriers_of = np.unique(pc.filter(pc.list_parent_indices(lists), hit).to_numpy())
+    return rows, carriers_of
+
+
+def _timeline(
+    run: RunResult, name: str, inv: pa.Table, rec: pa.Table, info: dict[str, Any]
+) -> ShardTimeline:
     starts = inv.column("start").cast(pa.int64()).to_numpy()
     results = np.asarray(inv.column("result").to_pylist(), dtype=object)
     failing = ~np.isin(results, ["ok", "in-flight"])
@@ -704,7 +754,7 @@ def explain_shard(run_path: str | Path, shard: str) -> ShardTimeline:
         blocks.append(_block(inv, rec, np.flatnonzero(in_block), (a, b), done, positions))
     return ShardTimeline(
         run=str(run.path),
-        shard=shard,
+        shard=name,
         records=int(info.get("records", rec.num_rows)),
         invocations=inv.num_rows,
         results=_counts(inv.column("result")),
@@ -772,7 +822,7 @@ def _block(
 def render_shard(t: ShardTimeline) -> str:
     """The timeline as plain text (deterministic: golden files compare it)."""
     lines = [
-        f"shard {t.shard}: {t.records} records, {t.invocations} invocations "
+        f"{t.kind} {t.shard}: {t.records} records, {t.invocations} invocations "
         f"({', '.join(f'{k} {v}' for k, v in t.results.items())})",
         f"  dispositions: {', '.join(f'{k} {v}' for k, v in t.dispositions.items())}",
         f"  max iterator age {_dur(t.max_iterator_age_ms)}, blocked {_dur(t.blocked_ms)} in "

@@ -380,6 +380,15 @@ def summarize(result: EngineRun, config: EsmConfig) -> dict[str, Any]:
             "blocked": [[iso_ms(a), iso_ms(b)] for a, b in blocks],
             "max_iterator_age_ms": int(shard_age.max()) if len(shard_age) else None,
         }
+    # blocks not keyed by a shard are SQS FIFO message groups (B75): only the stalled ones appear
+    groups = {
+        g: {
+            "blocked_ms": int(sum(b - a for a, b in blocks)),
+            "blocked": [[iso_ms(a), iso_ms(b)] for a, b in blocks],
+        }
+        for g, blocks in sorted(result.blocks.items())
+        if g not in shards and blocks
+    }
     return {
         "records": rec.num_rows,
         "dispositions": _counts(rec.column("disposition")),
@@ -392,10 +401,11 @@ def summarize(result: EngineRun, config: EsmConfig) -> dict[str, Any]:
         "iterator_age_ms": _percentiles(ages),
         "latency_ms": _percentiles(latency),
         "destination_records": len(result.destinations),
-        "blocked_ms": int(sum(s["blocked_ms"] for s in shards.values())),
+        "blocked_ms": int(sum(s["blocked_ms"] for s in [*shards.values(), *groups.values()])),
         "virtual_ms": result.end_ms - result.start_ms,
         "events": result.events,
         "shards": shards,
+        "groups": groups,
     }
 
 

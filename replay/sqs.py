@@ -177,6 +177,10 @@ class SqsEngine(EngineBase):
         self.group_of = codes
         self.group_names = encoded.dictionary.to_pylist()
         n_groups = len(self.group_rows)
+        # S05/B75: a group stalls behind a failed message until it is processed, dead-lettered or
+        # expired; these are the intervals compare and explain --shard GROUP report
+        self.group_blocked_since = np.full(n_groups, NO_TIME, dtype=np.int64)
+        self.group_blocks: dict[int, list[tuple[int, int]]] = {}
         self.group_head = np.zeros(n_groups, dtype=np.int64)
         self.group_inflight = np.zeros(n_groups, dtype=np.int64)
         self.groups: list[tuple[int, int, int]] = [
@@ -212,7 +216,31 @@ class SqsEngine(EngineBase):
         end = self._simulate()
         for receive in self.running.values():
             self._log(receive, receive.at, "in-flight", None, 0, "horizon", "")
-        return self._collect(end, {}, queue_metrics=self._samples_table())
+        return self._collect(end, self._fifo_blocks(end), queue_metrics=self._samples_table())
+
+    def _fifo_blocks(self, end: int) -> dict[str, list[tuple[int, int]]]:
+        """Blocked intervals per FIFO message group (keyed by MessageGroupId); still open: to ``end``."""
+        if not self.fifo:
+            return {}
+        for g in np.flatnonzero(self.group_blocked_since != NO_TIME):
+            self._unblock_group(int(g), end)
+        return {self.group_names[g]: v for g, v in sorted(self.group_blocks.items())}
+
+    def _block_groups(self, rows: np.ndarray, now: int) -> None:
+        """B75: the groups of messages that failed and will come back stall behind them, from the
+        start of the failed attempt (``now``)."""
+        if not self.fifo or not len(rows):
+            return
+        for g in np.unique(self.group_of[rows]):
+            if self.group_blocked_since[g] == NO_TIME:
+                self.group_blocked_since[g] = now
+
+    def _unblock_group(self, g: int, now: int) -> None:
+        since = int(self.group_blocked_since[g])
+        if since != NO_TIME:
+            if now > since:
+                self.group_blocks.setdefault(g, []).append((since, now))
+            self.group_blocked_since[g] = NO_TIME
 
     # ------------------------------------------------------------------ the queue
     def _clean_back(self) -> None:
@@ -376,6 +404,8 @@ class SqsEngine(EngineBase):
         elif self.state[row] == VISIBLE:
             self.visible_msgs -= 1
         self.state[row] = DONE
+        if self.fifo:  # the message a stalled group waited on has left: the group moves again
+            self._unblock_group(int(self.group_of[row]), now)
         self._resolve(np.array([row]), disp, reason, now)
 
     def _dead_letter(self, row: int, now: int) -> None:
@@ -533,6 +563,7 @@ class SqsEngine(EngineBase):
         give_up = now + wait >= receive.until
         self._log(receive, now, "throttled", None, 0, "release" if give_up else "retry", "B67")
         if give_up:
+            self._block_groups(self._still_mine(receive), receive.at)
             self._release(receive.slot)  # the messages reappear when their visibility timeout ends
         else:
             self.sched.at(now + wait, self._invoke, receive)
@@ -600,6 +631,7 @@ class SqsEngine(EngineBase):
             keep = np.zeros(len(rows), dtype=bool)
             keep[list(out.failed)] = True
             self._delete(receive, ~keep, now)
+            self._block_groups(rows[keep], start)
             rule = "B77" if self.fifo else "B62"
             self._log(
                 receive, start, "partial", None, len(out.failed), "partial-delete", rule, request_id
@@ -608,6 +640,7 @@ class SqsEngine(EngineBase):
             if not self.config.report_batch_item_failures:
                 self.scaling.errors += 1  # B66: errors slow polling down, unless RBIF is on
             rule = "B63" if out.result is InvokeResult.INVALID else "B61"
+            self._block_groups(rows, start)
             self._log(
                 receive,
                 start,

@@ -263,3 +263,27 @@ def test_explain_sqs_message_follows_its_receives(tmp_path: Path, fifo: bool) ->
     # carried a poison message failed, and 3 such receives send it to the DLQ too (B66, B67)
     failed = [s for s in y.steps if s.result == "error"]
     assert (y.disposition == "dead-lettered") == (len(failed) == 3)
+
+
+def test_shard_timeline_of_a_fifo_group(tmp_path: Path) -> None:
+    """--shard GROUP on a FIFO run: group g1 stalls behind message #4 (n=4, bad) from its first
+    failed receive until SQS moves it to the DLQ after 3 receives (B65, B74); the summary and
+    compare list the stalled groups; an unknown name lists shards and stalled groups."""
+    run = _sqs_run(tmp_path, True)
+    t = explain_shard(run, "g1")
+    assert t.kind == "group" and t.records == 13 and len(t.blocks) == 1
+    (blk,) = t.blocks
+    assert blk.failed_attempts == 3 and blk.ended_by == "1 record(s) maxReceiveCount"
+    assert blk.culprit.startswith("message test-queue.fifo#4 ")
+    assert blk.end_ms - blk.start_ms == 90_000  # 3 receives x VisibilityTimeout 30 s
+    meta = read_run(run).meta
+    assert sorted(meta["summary"]["groups"]) == ["g1", "g2"]
+    out = CliRunner().invoke(app, ["explain", str(run), "--shard", "g1"])
+    assert out.exit_code == 0 and out.output.startswith("group g1: 13 records")
+    compared = CliRunner().invoke(app, ["compare", str(run), "--format", "json"])
+    rows = {r["key"]: r["values"] for r in json.loads(compared.output)["rows"]}
+    assert rows["blocked_groups"] == [2] and rows["blocked_ms.group.g1"] == [90_000]
+    from replay.errors import UserError
+
+    with pytest.raises(UserError, match="stalled FIFO groups are g1, g2"):
+        explain_shard(run, "nope")

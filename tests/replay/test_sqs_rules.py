@@ -714,6 +714,23 @@ def test_b74_failing_group_is_blocked_while_other_groups_continue() -> None:
     assert dispositions(sim)["g1"] == ("processed", 3)
 
 
+def test_b74_blocked_group_interval_is_reported_per_group() -> None:
+    """B74/B75 in the run summary: the B74 case's group G is blocked from g1's first failed
+    attempt (0 s) until g1 is processed by its third delivery (20 s + 20 ms of work); group H,
+    never failing, is not listed; the queue itself is not blocked."""
+    records = named("g1", "g2", "g3", group="G") + named("h1", "h2", "h3", group="H")
+    sim = simulate(
+        records,
+        {"BatchSize": 1},
+        fails("data = 'g1'", times=2),
+        kind=SQS,
+        settings=queue(10, fifo=True),
+    )
+    g1_done = done_at(sim)["g1"]
+    assert sim.run.blocks == {"G": ((T0, T0 + round(g1_done * 1000)),)}
+    assert 20.0 < g1_done < 20.1
+
+
 def test_b75_fifo_concurrency_is_at_most_the_active_groups() -> None:
     """B75: FIFO with 6 active message groups and MaximumConcurrency 10 -> at most 6 concurrent
     invocations (and more than one: groups run in parallel), each group never overlapping itself."""
