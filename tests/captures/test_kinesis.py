@@ -336,6 +336,9 @@ def test_ctrl_c_checkpoints_and_resume_completes(aws, tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell running the tests in the background hands its children SIGINT ignored, and a
+        # Python started that way never raises KeyboardInterrupt: give the capture a real Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(out.glob("records/part-*.parquet")):
