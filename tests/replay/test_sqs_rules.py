@@ -688,18 +688,24 @@ def test_b73_batch_outliving_the_visibility_timeout_is_delivered_twice() -> None
 
 
 # ---------------------------------------------------------------------------------------- FIFO
-def test_b74_failing_group_is_blocked_while_other_groups_continue() -> None:
-    """B74: FIFO, BatchSize 1, VisibilityTimeout 10; g1 fails its first 2 deliveries -> g1 is
-    retried at 10 s and 20 s and g2, g3 are only received after g1 succeeds, while group H's
-    messages are all processed at once (before g1's first retry)."""
+def b74_case() -> Simulation:
+    """FIFO, BatchSize 1, VisibilityTimeout 10: group G's g1 fails its first 2 deliveries; group
+    H never fails."""
     records = named("g1", "g2", "g3", group="G") + named("h1", "h2", "h3", group="H")
-    sim = simulate(
+    return simulate(
         records,
         {"BatchSize": 1},
         fails("data = 'g1'", times=2),
         kind=SQS,
         settings=queue(10, fifo=True),
     )
+
+
+def test_b74_failing_group_is_blocked_while_other_groups_continue() -> None:
+    """B74: FIFO, BatchSize 1, VisibilityTimeout 10; g1 fails its first 2 deliveries -> g1 is
+    retried at 10 s and 20 s and g2, g3 are only received after g1 succeeds, while group H's
+    messages are all processed at once (before g1's first retry)."""
+    sim = b74_case()
     g = [(s, r) for s, _, r in spans(sim) if r[0].startswith("g")]
     assert g == [
         (0.0, ("g1",)),
@@ -718,14 +724,7 @@ def test_b74_blocked_group_interval_is_reported_per_group() -> None:
     """B74/B75 in the run summary: the B74 case's group G is blocked from g1's first failed
     attempt (0 s) until g1 is processed by its third delivery (20 s + 20 ms of work); group H,
     never failing, is not listed; the queue itself is not blocked."""
-    records = named("g1", "g2", "g3", group="G") + named("h1", "h2", "h3", group="H")
-    sim = simulate(
-        records,
-        {"BatchSize": 1},
-        fails("data = 'g1'", times=2),
-        kind=SQS,
-        settings=queue(10, fifo=True),
-    )
+    sim = b74_case()
     g1_done = done_at(sim)["g1"]
     assert sim.run.blocks == {"G": ((T0, T0 + round(g1_done * 1000)),)}
     assert 20.0 < g1_done < 20.1
