@@ -192,6 +192,10 @@ class EngineBase:
         # each logged attempt's rows: invocations.parquet ``record_rows`` (which records it carried)
         self.attempt_rows: list[np.ndarray] | None = []
         self.disabled = tuple(sorted((int(a), int(b)) for a, b in disabled if b > a))
+        self._setup()
+
+    def _setup(self) -> None:
+        """The source family's own state, once the shared state above exists (subclasses)."""
 
     def _paused_until(self, now: int) -> int | None:
         """B29: the end of the disabled span covering ``now`` (None when the mapping is enabled).

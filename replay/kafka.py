@@ -22,7 +22,7 @@ which this engine extends:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +30,10 @@ import numpy as np
 import pyarrow as pa
 
 from replay import destinations, events
-from replay.capture import Capture
-from replay.config import EsmConfig, check_function_fit
-from replay.engine import UNRESOLVED, EngineRun, Progress
-from replay.function import FaultVerdict, FunctionModel, InvokeResult
+from replay.config import check_function_fit
+from replay.engine import UNRESOLVED, EngineRun
+from replay.function import FaultVerdict, InvokeResult
 from replay.model import Disposition
-from replay.options import EngineOptions
 from replay.responses import ResponseVerdict, Verdict, judge_kafka_response
 from replay.streams import Batch, Lane, StreamEngine, _Attempt, _Outcome
 
@@ -72,24 +70,10 @@ class Consumer(Lane):
 class KafkaEngine(StreamEngine):
     """Replays one capture of a Kafka topic under one ESM configuration."""
 
-    def __init__(
-        self,
-        capture: Capture,
-        config: EsmConfig,
-        model: FunctionModel,
-        *,
-        seed: int = 0,
-        options: EngineOptions | None = None,
-        start_ms: int | None = None,
-        until_ms: int | None = None,
-        progress: Progress | None = None,
-        settings: Mapping[str, Any] | None = None,
-        disabled: Sequence[tuple[int, int]] = (),
-    ) -> None:
-        super().__init__(
-            capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
-        )  # fmt: skip
+    def _setup(self) -> None:
+        """Topic state on top of the stream lanes: partitions, consumers and OffsetLag samples."""
+        super()._setup()
+        config = self.config
         # B88: a Kafka ESM refuses a function whose timeout is over 14 minutes
         check_function_fit(config, function_timeout_s=self.fn.timeout_ms / 1000)
         self.provisioned = config.provisioned is not None

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +34,10 @@ import numpy as np
 import pyarrow as pa
 
 from replay import destinations, events
-from replay.capture import Capture
-from replay.config import EsmConfig, check_function_fit
-from replay.engine import NO_TIME, PAYLOAD_LIMIT, UNRESOLVED, EngineBase, EngineRun, Progress
-from replay.function import FaultVerdict, FunctionModel, InvokeResult
+from replay.config import check_function_fit
+from replay.engine import NO_TIME, PAYLOAD_LIMIT, UNRESOLVED, EngineBase, EngineRun
+from replay.function import FaultVerdict, InvokeResult
 from replay.model import Disposition
-from replay.options import EngineOptions
 from replay.responses import Verdict, judge_sqs_response
 
 MINUTE = 60_000
@@ -88,24 +85,9 @@ class _Scaling:
 class SqsEngine(EngineBase):
     """Replays one capture of an SQS queue (standard or FIFO) under one ESM configuration."""
 
-    def __init__(
-        self,
-        capture: Capture,
-        config: EsmConfig,
-        model: FunctionModel,
-        *,
-        seed: int = 0,
-        options: EngineOptions | None = None,
-        start_ms: int | None = None,
-        until_ms: int | None = None,
-        progress: Progress | None = None,
-        settings: Mapping[str, Any] | None = None,
-        disabled: Sequence[tuple[int, int]] = (),
-    ) -> None:
-        super().__init__(
-            capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
-        )  # fmt: skip
+    def _setup(self) -> None:
+        """Queue state: the queue's settings, per-message state, FIFO groups and the pollers."""
+        config, capture = self.config, self.capture
         s = self.settings
         self.fifo = config.fifo or capture.manifest.source.fifo or _truthy(s.get("FifoQueue"))
         visibility_s = int(s.get("VisibilityTimeout", DEFAULT_VISIBILITY_S))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +25,10 @@ import numpy as np
 import pyarrow as pa
 
 from replay import destinations, events
-from replay.capture import Capture
-from replay.config import EsmConfig, StartingPosition
-from replay.engine import PAYLOAD_LIMIT, EngineBase, EngineRun, FunctionIdentity, Progress
-from replay.function import FaultVerdict, FunctionModel, InvokeResult
+from replay.config import StartingPosition
+from replay.engine import PAYLOAD_LIMIT, EngineBase, EngineRun, FunctionIdentity
+from replay.function import FaultVerdict, InvokeResult
 from replay.model import Disposition, SourceKind
-from replay.options import EngineOptions
 from replay.responses import ResponseVerdict, Verdict, judge_stream_response
 
 STATE_LIMIT = 1024 * 1024  # tumbling-window state per shard (B57)
@@ -111,26 +108,11 @@ class _Attempt:
 class StreamEngine(EngineBase):
     """Replays one capture of a Kinesis or DynamoDB stream under one ESM configuration."""
 
-    def __init__(
-        self,
-        capture: Capture,
-        config: EsmConfig,
-        model: FunctionModel,
-        *,
-        seed: int = 0,
-        options: EngineOptions | None = None,
-        start_ms: int | None = None,
-        until_ms: int | None = None,
-        progress: Progress | None = None,
-        settings: Mapping[str, Any] | None = None,
-        disabled: Sequence[tuple[int, int]] = (),
-    ) -> None:
-        if not capture.kind.is_stream and capture.kind is not SourceKind.KAFKA:
-            raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {capture.kind}")
-        super().__init__(
-            capture, config, model, seed=seed, options=options, start_ms=start_ms,
-            until_ms=until_ms, progress=progress, settings=settings, disabled=disabled,
-        )  # fmt: skip
+    def _setup(self) -> None:
+        """Stream state: poll cadence, retention, age limit, windows and lanes (built in run)."""
+        if not self.kind.is_stream and self.kind is not SourceKind.KAFKA:
+            raise ValueError(f"StreamEngine replays Kinesis/DynamoDB captures, not {self.kind}")
+        config = self.config
         default_poll = 1000 if self.kind is SourceKind.KINESIS else 250
         self.poll_ms = self.options.poll_interval_ms or default_poll
         retention_h = self.options.retention_hours or _retention_hours(self.settings)
