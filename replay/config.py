@@ -16,8 +16,8 @@ An unknown field is refused naming the closest known one, so a typo never silent
 The field set, shapes and ranges are those of the botocore Lambda service model (``lambda
 2015-03-31``, botocore 1.44.5): ``CreateEventSourceMappingRequest`` merged with
 ``UpdateEventSourceMappingRequest``, plus the read-only members of
-``EventSourceMappingConfiguration``. The model is copied below as data because ``replay`` must not
-import botocore.
+``EventSourceMappingConfiguration``. The model is copied below as data: the ``replay`` core never
+depends on botocore (tests/test_import_hygiene.py).
 
 Every error is a :class:`~replay.errors.ConfigError` whose text is one line:
 ``<where>: <FieldName>: <exception name>: <text>``, where ``where`` is the file name (or ``--set``
