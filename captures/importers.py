@@ -425,13 +425,7 @@ def _parse_sqs_lambda(rec: Mapping[str, Any], where: str, sink: _Sink) -> None:
     and is not kept; the replay makes its own (S02)."""
     _check_event_source(rec, SourceKind.SQS, where)
     attributes = _object(rec, "attributes", "attributes", where)
-    raw = rec.get("messageAttributes")
-    if raw is not None and not isinstance(raw, dict):
-        raise ImportFormatError(f"{where}: messageAttributes must be a JSON object")
-    message_attributes = {
-        name: _message_attribute(value, f"messageAttributes.{name}", where, cli=False)
-        for name, value in (raw or {}).items()
-    }
+    message_attributes = _message_attributes(rec, "messageAttributes", where, cli=False)
     sink.saw(rec, where)
     _add_sqs(
         sink,
@@ -454,13 +448,7 @@ def _parse_sqs_receive(rec: Mapping[str, Any], where: str, sink: _Sink) -> None:
     attributes = rec.get("Attributes") or {}
     if not isinstance(attributes, dict):
         raise ImportFormatError(f"{where}: Attributes must be a JSON object")
-    raw = rec.get("MessageAttributes")
-    if raw is not None and not isinstance(raw, dict):
-        raise ImportFormatError(f"{where}: MessageAttributes must be a JSON object")
-    message_attributes = {
-        name: _message_attribute(value, f"MessageAttributes.{name}", where, cli=True)
-        for name, value in (raw or {}).items()
-    }
+    message_attributes = _message_attributes(rec, "MessageAttributes", where, cli=True)
     _add_sqs(
         sink,
         where,
@@ -474,6 +462,19 @@ def _parse_sqs_receive(rec: Mapping[str, Any], where: str, sink: _Sink) -> None:
             rec, "MD5OfMessageAttributes", "MD5OfMessageAttributes", where
         ),
     )
+
+
+def _message_attributes(
+    rec: Mapping[str, Any], key: str, where: str, *, cli: bool
+) -> dict[str, dict[str, Any]]:
+    """The message attributes under ``key`` (event or CLI spelling), each in the event's shape."""
+    raw = rec.get(key)
+    if raw is not None and not isinstance(raw, dict):
+        raise ImportFormatError(f"{where}: {key} must be a JSON object")
+    return {
+        name: _message_attribute(value, f"{key}.{name}", where, cli=cli)
+        for name, value in (raw or {}).items()
+    }
 
 
 def _message_attribute(value: Any, name: str, where: str, *, cli: bool) -> dict[str, Any]:
