@@ -370,23 +370,18 @@ def observed_failures(capture: Path | None) -> list[FailureRecord] | None:
     return read_failures(capture / OBSERVED_FAILURES)
 
 
+def _failure_cell(r: FailureRecord, name: str) -> Any:
+    """One ``FAILURE_FIELDS`` column of a failure record (most are its attribute of that name)."""
+    if name == "timestamp":
+        return r.timestamp_ms
+    if name == "record":
+        return json.dumps(r.record, separators=(",", ":"))
+    return getattr(r, name)
+
+
 def failures_table(label: str, value: str, records: Sequence[FailureRecord]) -> pa.Table:
     """The rows of ``destinations`` / ``observed_failures`` for one run or capture."""
-    cols: dict[str, list[Any]] = {name: [] for name, _ in FAILURE_FIELDS}
-    for r in records:
-        cols["line"].append(r.line)
-        cols["condition"].append(r.condition)
-        cols["shard"].append(r.shard)
-        cols["first_seq"].append(r.first_seq)
-        cols["last_seq"].append(r.last_seq)
-        cols["batch_size"].append(r.batch_size)
-        cols["approximate_invoke_count"].append(r.approximate_invoke_count)
-        cols["function_error"].append(r.function_error)
-        cols["timestamp"].append(r.timestamp_ms)
-        cols["message_id"].append(r.message_id)
-        cols["body"].append(r.body)
-        cols["receive_count"].append(r.receive_count)
-        cols["record"].append(json.dumps(r.record, separators=(",", ":")))
+    cols = {name: [_failure_cell(r, name) for r in records] for name, _ in FAILURE_FIELDS}
     arrays = [pa.array([value] * len(records), pa.string())]
     for name, typ in FAILURE_FIELDS:
         if name == "timestamp":
