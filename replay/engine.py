@@ -190,7 +190,7 @@ class EngineBase:
         self.handler = resolve_handler(model.handler) if model.handler else None
         self.matched = self._filter_mask()
         # each logged attempt's rows: invocations.parquet ``record_rows`` (which records it carried)
-        self.attempt_rows: list[np.ndarray] | None = []
+        self.attempt_rows: list[np.ndarray] = []
         self.disabled = tuple(sorted((int(a), int(b)) for a, b in disabled if b > a))
         self._setup()
 
@@ -365,9 +365,8 @@ class EngineBase:
             self.progress(self.resolved, self.n)
         order = self.log.start_order()
         invocations = self.log.table()
-        if self.attempt_rows is not None:
-            self.attempt_rows = [self.attempt_rows[i] for i in order]
-            invocations = invocations.append_column("record_rows", _list_column(self.attempt_rows))
+        rows = [self.attempt_rows[i] for i in order]
+        invocations = invocations.append_column("record_rows", _list_column(rows))
         return EngineRun(
             invocations=invocations,
             records=self._records_table(),

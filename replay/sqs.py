@@ -748,8 +748,7 @@ class SqsEngine(EngineBase):
              nxt: str, rule: str, request_id: str | None = None) -> None:  # fmt: skip
         rows = receive.rows
         n = len(rows)
-        if self.attempt_rows is not None:
-            self.attempt_rows.append(rows)
+        self.attempt_rows.append(rows)
         redelivery = n and bool((receive.receipts > 1).any())
         self.log.add(
             receive.id,

@@ -766,8 +766,7 @@ class StreamEngine(EngineBase):
         request_id, nbytes = att.request_id, att.nbytes
         rows = batch.rows
         n = len(rows)
-        if self.attempt_rows is not None:
-            self.attempt_rows.append(rows)
+        self.attempt_rows.append(rows)
         self.log.add(
             batch.id,
             batch.parent,

@@ -333,7 +333,6 @@ def simulate(
         until_ms=None if until is None else T0 + round(until * 1000),
         disabled=[(T0 + round(a * 1000), T0 + round(b * 1000)) for a, b in disabled],
     )
-    engine.attempt_rows = []
     if callable(function) and not isinstance(function, FunctionModel):
         user = function
 
@@ -355,13 +354,13 @@ def simulate(
             start=(_ms(row["start"]) - T0) / 1000,
             end=(_ms(row["end"]) - T0) / 1000,
             shard=row["shard"],
-            records=tuple(row_label[i] for i in rows),
+            records=tuple(row_label[i] for i in row["record_rows"]),
             result=row["result"],
             cause=row["cause"],
             attempt=row["attempt"],
             next=row["next"],
         )
-        for row, rows in zip(run.invocations.to_pylist(), engine.attempt_rows, strict=True)
+        for row in run.invocations.to_pylist()
     )
     outcomes = {
         row_label[i]: (r["disposition"], r["reason"], r["deliveries"])

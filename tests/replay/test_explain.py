@@ -198,8 +198,9 @@ def test_record_by_seq_and_errors(tmp_path_factory: pytest.TempPathFactory) -> N
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_record_rows_are_the_engines_own_batches(name: str) -> None:
-    """invocations.parquet ``record_rows`` is what ``exact_carriers`` reads: it must be each
-    attempt's batch exactly (B21 batches, B31 bisect halves, B50 lanes, throttled attempts)."""
+    """``exact_carriers`` reads each record's attempts back from invocations.parquet
+    ``record_rows`` (B21 batches, B31 bisect halves, B50 lanes, throttled attempts). The column
+    itself is what every scenario test's ``Simulation.invocations`` is built from."""
     records, config, function = SCENARIOS[name]
     sim = simulate(records, config, function, seed=7)
     labels = sorted(records, key=lambda r: (r.shard, int(r.label[1:])))
