@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from replay.filters import FilterSet, match_records
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 N_RECORDS = 200_000
 

@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Manifest, SourceInfo, conform, read_capture, write_capture
 from replay.config import parse_config
+from replay.engine.runner import RunRequest, run_capture
+from replay.formats.capture import Manifest, SourceInfo, conform, read_capture, write_capture
 from replay.function import Duration, Fault, FunctionModel
-from replay.model import SourceKind
-from replay.run import RunRequest, run_capture
+from replay.vocabulary import SourceKind
 
 START = 1_730_797_200_000
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:bench"

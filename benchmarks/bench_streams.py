@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Manifest, SourceInfo, write_capture
 from replay.config import parse_config
+from replay.engine.runner import RunRequest, run_capture
+from replay.formats.capture import Manifest, SourceInfo, write_capture
 from replay.function import Duration, Fault, FunctionModel
-from replay.model import SourceKind
-from replay.run import RunRequest, run_capture
+from replay.vocabulary import SourceKind
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/bench"
 START = 1_730_797_200_000
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--hours", type=float, default=4.0)
     args = parser.parse_args()
-    from replay.capture import read_capture
+    from replay.formats.capture import read_capture
 
     with tempfile.TemporaryDirectory() as tmp:
         cap_path = Path(tmp) / "cap"

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_streams import build
 
-from replay.sweep import OBJECTIVES, recommend, run_sweep
+from replay.analysis.pareto import OBJECTIVES, recommend
+from replay.sweep import run_sweep
 
 VARY = (
     "BatchSize=10,100,500,1000,5000",

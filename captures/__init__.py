@@ -2,5 +2,5 @@
 configuration snapshots, on-failure destination readers and inject.
 
 Modules here may talk to AWS (boto3) or Kafka; the core in ``replay/`` never imports them. What
-they produce is the capture format of :mod:`replay.capture` (see docs/capture-format.md).
+they produce is the capture format of :mod:`replay.formats.capture` (see docs/capture-format.md).
 """

@@ -21,11 +21,11 @@ from typing import Any
 
 from captures.aws import Arn, AwsOptions, aws_errors
 from captures.writer import rewrite_parts, update_manifest
-from replay.capture import Manifest, read_manifest
 from replay.config import parse_config, source_kind_of_arn
 from replay.errors import UserError
 from replay.events import EventContext, record_sizes
-from replay.model import SourceKind
+from replay.formats.capture import Manifest, read_manifest
+from replay.vocabulary import SourceKind
 
 FUNCTION_FIELDS = (
     "FunctionName",

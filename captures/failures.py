@@ -24,8 +24,8 @@ import pyarrow as pa
 from captures.aws import Arn, AwsOptions, aws_errors
 from captures.common import StopFlag
 from captures.writer import read_bytes, update_manifest, write_bytes_atomic
-from replay.capture import filesystem, read_capture, read_manifest
 from replay.errors import UserError
+from replay.formats.capture import filesystem, read_capture, read_manifest
 
 FAILURES_FILE = "observed/failures.jsonl"
 VISIBILITY_S = 300  # how long messages stay hidden while the destination queue is read

@@ -35,7 +35,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from replay.capture import EXTRA_FIELDS, Capture, Manifest, SourceInfo, conform, write_capture
 from replay.errors import CaptureError, ImportFormatError, UserError
 from replay.events import (
     DEFAULT_KAFKA_TIMESTAMP_TYPE,
@@ -46,8 +45,16 @@ from replay.events import (
     dynamodb_size_bytes,
     record_sizes,
 )
-from replay.model import SourceKind
+from replay.formats.capture import (
+    EXTRA_FIELDS,
+    Capture,
+    Manifest,
+    SourceInfo,
+    conform,
+    write_capture,
+)
 from replay.timeutil import parse_time
+from replay.vocabulary import SourceKind
 
 DEFAULT_KINESIS_SHARD = "shardId-000000000000"
 """Shard id given to ``aws kinesis get-records`` output, which names no shard (``--shard`` overrides)."""

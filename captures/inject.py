@@ -29,9 +29,9 @@ import pyarrow as pa
 
 from captures.aws import Arn, AwsOptions, aws_errors, is_throttle, user_error
 from captures.kafka import KafkaOptions
-from replay.capture import read_capture
 from replay.errors import UserError
-from replay.model import SourceKind
+from replay.formats.capture import read_capture
+from replay.vocabulary import SourceKind
 
 _LIMITS = {"kinesis": (500, 5 * 1024 * 1024), "sqs": (10, 1024 * 1024), "kafka": (1000, 1 << 60)}
 

@@ -30,10 +30,10 @@ import pyarrow as pa
 from captures.common import ProgressFn, ShardProgress, Window, no_progress
 from captures.redact import Redactor
 from captures.writer import DEFAULT_FLUSH_ROWS, CaptureComplete, CaptureWriter
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
 from replay.errors import UserError
 from replay.events import EventContext
-from replay.model import SourceKind
+from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
+from replay.vocabulary import SourceKind
 
 TIMESTAMP_TYPES = {1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
 _BATCH = 5000

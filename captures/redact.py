@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from replay.errors import UserError
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 DEFAULT_KEY_ENV = "ESM_REPLAY_REDACT_KEY"
 MASK = "***"

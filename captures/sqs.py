@@ -36,10 +36,10 @@ from captures.aws import Arn, AwsOptions, aws_errors
 from captures.common import ProgressFn, ShardProgress, StopFlag, no_progress
 from captures.redact import Redactor
 from captures.writer import CaptureComplete, CaptureWriter
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
 from replay.errors import UserError
 from replay.events import EventContext
-from replay.model import SourceKind
+from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
+from replay.vocabulary import SourceKind
 
 DEFAULT_VISIBILITY_S = 300
 MIN_VISIBILITY_S = 2  # below this a receive could outlive its own lease before it is renewed

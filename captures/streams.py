@@ -41,10 +41,10 @@ from captures.aws import (
 from captures.common import ProgressFn, ShardProgress, StopFlag, Window, no_progress, seq_int
 from captures.redact import Redactor
 from captures.writer import DEFAULT_FLUSH_ROWS, CaptureComplete, CaptureWriter
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
 from replay.errors import UserError
 from replay.events import EventContext
-from replay.model import SourceKind
+from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
+from replay.vocabulary import SourceKind
 
 MAX_BACKOFF_S = 10.0
 

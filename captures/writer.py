@@ -31,7 +31,9 @@ import pyarrow.parquet as pq
 
 from captures.common import Window
 from captures.redact import Redactor
-from replay.capture import (
+from replay.errors import CaptureError, UserError
+from replay.events import EventContext, record_sizes
+from replay.formats.capture import (
     MANIFEST,
     RECORDS_DIR,
     ROW_GROUP_SIZE,
@@ -45,8 +47,6 @@ from replay.capture import (
     shard_infos,
     sort_records,
 )
-from replay.errors import CaptureError, UserError
-from replay.events import EventContext, record_sizes
 
 DEFAULT_FLUSH_ROWS = 50_000
 DEFAULT_FLUSH_SECONDS = 10.0

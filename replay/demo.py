@@ -29,13 +29,14 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, write_capture
-from replay.compare import ComparisonRow, compare_runs
+from replay.analysis.compare import ComparisonRow, compare_runs
 from replay.config import parse_config
+from replay.engine.runner import RunRequest, run_capture
+from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, write_capture
+from replay.formats.runfiles import RunResult
 from replay.function import Duration, Fault, FunctionModel
-from replay.model import SourceKind
-from replay.run import RunRequest, RunResult, run_capture
 from replay.timeutil import iso_ms, parse_time
+from replay.vocabulary import SourceKind
 
 STREAM_ARN = "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:orders-esm-failures"

@@ -41,8 +41,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from replay.model import SourceKind
 from replay.timeutil import iso_ms, iso_s
+from replay.vocabulary import SourceKind
 
 DEFAULT_INVOKE_IDENTITY_ARN = "arn:aws:iam::123456789012:role/esm-replay"
 KINESIS_SCHEMA_VERSION = "1.0"

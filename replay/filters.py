@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 INVALID_PATTERN_MESSAGE: Final = "Invalid filter pattern definition."
 """AWS's message for every rejected pattern (A06)."""

@@ -12,7 +12,7 @@ and the results table is a pure function of the inputs: the same bytes whichever
 
 ``SWEEP/results.parquet`` holds one row per point: its parameters, outcomes and estimated cost,
 and whether it is on the Pareto front over (records discarded, duplicate deliveries, p99 latency,
-invocations). :func:`recommend` picks a point for a stated objective.
+invocations). :func:`replay.analysis.pareto.recommend` picks a point for a stated objective.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from replay.compare import Prices, estimate_cost
+from replay.analysis.pareto import RESULTS, figures, pareto_front
+from replay.analysis.query import uniform_column
 from replay.errors import UserError
-from replay.query import _column
-from replay.run import RunResult, capture_fingerprint, read_run
+from replay.formats.capture import capture_fingerprint
+from replay.formats.runfiles import read_run
 
 SWEEP_FORMAT = "esm-replay.sweep/1"
-RESULTS = "results.parquet"
-OBJECTIVES = ("latency", "cost", "safety", "balanced")
-# What the Pareto front minimises, as results.parquet columns.
-PARETO_AXES = ("discarded", "duplicates", "latency_p99_ms", "invocations")
 
 Progress = Callable[[int, int], None]
 
@@ -69,17 +66,6 @@ class Task:
     seed: int
     out: str
     point: str
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The point chosen for an objective, and why."""
-
-    objective: str
-    point: str
-    params: dict[str, Any]
-    on_front: bool
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -199,9 +185,9 @@ def resolve_points(
     Raises:
         UserError: the capture, function or a point's configuration is invalid (the point named).
     """
-    from replay.capture import read_capture
+    from replay.engine.runner import resolve_config
+    from replay.formats.capture import read_capture
     from replay.function import load_function
-    from replay.run import resolve_config
 
     cap = read_capture(capture)
     load_function(function)
@@ -231,7 +217,7 @@ _CAPTURES: dict[tuple[str, str], Any] = {}
 
 def _capture(path: str, fingerprint: str) -> Any:
     """The capture, read once per worker process (a sweep replays it many times)."""
-    from replay.capture import read_capture
+    from replay.formats.capture import read_capture
 
     key = (path, fingerprint)
     if key not in _CAPTURES:
@@ -246,8 +232,8 @@ def run_point(task: Task) -> dict[str, Any]:
     This is the task function of both the local pool and Dask: it takes paths, writes the run
     directory atomically and returns a plain dict.
     """
+    from replay.engine.runner import RunRequest, resolve_config, run_capture
     from replay.function import load_function
-    from replay.run import RunRequest, resolve_config, run_capture
 
     out = Path(task.out)
     if (out / "run.json").is_file():
@@ -264,34 +250,6 @@ def run_point(task: Task) -> dict[str, Any]:
         source_settings=resolved.source_settings,
     )
     return figures(run_capture(capture, request, out, overwrite=True), task.point)
-
-
-def figures(run: RunResult, point: str, prices: Prices | None = None) -> dict[str, Any]:
-    """The results-table row of one run (deterministic: no wall-clock figure)."""
-    s = run.summary
-    disp, results = s["dispositions"], s["results"]
-    cost = estimate_cost(run, prices or Prices())
-    return {
-        "point": point,
-        "records": s["records"],
-        "processed": disp.get("processed", 0),
-        "discarded": disp.get("discarded", 0) + disp.get("dead-lettered", 0),
-        "filtered": disp.get("filtered", 0),
-        "unprocessed": disp.get("unprocessed", 0),
-        "duplicates": s["duplicates"],
-        "invocations": s["invocations"],
-        "errors": results.get("error", 0) + results.get("timeout", 0),
-        "throttles": results.get("throttled", 0),
-        "iterator_age_p99_ms": s["iterator_age_ms"]["p99"],
-        "iterator_age_max_ms": s["iterator_age_ms"]["max"],
-        "latency_p50_ms": s["latency_ms"]["p50"],
-        "latency_p99_ms": s["latency_ms"]["p99"],
-        "blocked_ms": s["blocked_ms"],
-        "destination_records": s["destination_records"],
-        "gb_seconds": cost.gb_seconds,
-        "requests": cost.requests,
-        "cost_usd": cost.usd,
-    }
 
 
 # ---------------------------------------------------------------------- execution
@@ -343,76 +301,6 @@ def _on_dask(
         futures = client.map(run_point, list(tasks), key=[f"esm-replay-{t.point}" for t in tasks])
         for fut in as_completed(futures):
             finished(fut.result())
-
-
-# ---------------------------------------------------------------------- pareto, recommendation
-def _objective(row: Mapping[str, Any], name: str) -> float:
-    value = row.get(name)
-    return float("inf") if value is None else float(value)
-
-
-def pareto_front(
-    rows: Sequence[Mapping[str, Any]], axes: Sequence[str] = PARETO_AXES
-) -> list[bool]:
-    """Which rows no other row dominates (no worse on every axis, better on one); all minimised."""
-    vectors = [tuple(_objective(r, a) for a in axes) for r in rows]
-    front = []
-    for v in vectors:
-        dominated = any(all(x <= y for x, y in zip(w, v, strict=True)) and w != v for w in vectors)
-        front.append(not dominated)
-    return front
-
-
-def recommend(results: pa.Table, objective: str) -> Recommendation:
-    """The point to choose for ``objective``, in the spirit of aws-lambda-power-tuning:
-
-    * ``latency`` — lowest p99 end-to-end latency, then fewest records discarded;
-    * ``cost`` — lowest estimated cost (GB-s and requests), then fewest discarded;
-    * ``safety`` — fewest records discarded, then fewest duplicate deliveries, then latency;
-    * ``balanced`` — on the Pareto front, the smallest sum of the four front axes, each divided
-      by its largest value in the sweep.
-
-    Ties go to the earlier point. Raises UserError for an unknown objective.
-    """
-    if objective not in OBJECTIVES:
-        raise UserError(f"--objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
-    rows = results.to_pylist()
-    if not rows:
-        raise UserError("sweep: no finished point to recommend")
-    orders = {
-        "latency": ("latency_p99_ms", "discarded", "invocations", "cost_usd"),
-        "cost": ("cost_usd", "discarded", "latency_p99_ms", "duplicates"),
-        "safety": ("discarded", "duplicates", "latency_p99_ms", "invocations"),
-    }
-    if objective == "balanced":
-        scale = {
-            a: max((_objective(r, a) for r in rows if r.get(a) is not None), default=0)
-            for a in PARETO_AXES
-        }
-        candidates = [r for r in rows if r["pareto"]] or rows
-
-        def score(r: Mapping[str, Any]) -> tuple[float, ...]:
-            return (
-                sum(
-                    _objective(r, a) / scale[a] if scale[a] and scale[a] != float("inf") else 0.0
-                    for a in PARETO_AXES
-                ),
-            )
-
-        best = min(candidates, key=score)
-        reason = "smallest sum of normalised discarded, duplicates, p99 latency and invocations on the Pareto front"
-    else:
-        keys = orders[objective]
-        best = min(rows, key=lambda r: tuple(_objective(r, a) for a in keys))
-        reason = "lowest " + ", then ".join(k.replace("_", " ") for k in keys)
-    params = {k: best[k] for k in results.column_names if k.startswith("param.")}
-    return Recommendation(
-        objective=objective,
-        point=best["point"],
-        params={k.removeprefix("param."): v for k, v in params.items()},
-        on_front=bool(best["pareto"]),
-        reason=reason,
-    )
 
 
 # ---------------------------------------------------------------------- the sweep
@@ -471,10 +359,10 @@ def results_table(points: Sequence[Point], rows: Mapping[str, Mapping[str, Any]]
     keys = list(dict.fromkeys(k for p in points for k, _ in p.params))
     columns: dict[str, pa.Array] = {"point": pa.array([p.id for p in points], pa.string())}
     for key in keys:
-        columns[f"param.{key}"] = _column([dict(p.params).get(key) for p in points])
+        columns[f"param.{key}"] = uniform_column([dict(p.params).get(key) for p in points])
     figures_names = [k for k in ordered[0] if k != "point"] if ordered else []
     for name in figures_names:
-        columns[name] = _column([r[name] for r in ordered])
+        columns[name] = uniform_column([r[name] for r in ordered])
     columns["pareto"] = pa.array(front, pa.bool_())
     return pa.table(columns)
 
@@ -555,25 +443,3 @@ def run_sweep(
     )
     keys = tuple(dict.fromkeys(k for p in points for k, _ in p.params))
     return SweepResult(target, table, keys, front, len(points) - reused, reused)
-
-
-def read_results(path: str | os.PathLike[str]) -> pa.Table:
-    """SWEEP/results.parquet.
-
-    Raises:
-        UserError: not a finished sweep.
-    """
-    target = Path(path) / RESULTS
-    if not target.is_file():
-        raise UserError(f"{path}: no {RESULTS}; run `esm-replay sweep ... -o {path}` to finish it")
-    return pq.read_table(target)
-
-
-def param_keys(results: pa.Table) -> list[str]:
-    """The varied keys of a results table."""
-    return [c.removeprefix("param.") for c in results.column_names if c.startswith("param.")]
-
-
-def describe(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
-    """``Key=value`` text of each row's parameters."""
-    return [" ".join(f"{k}={json.dumps(r[f'param.{k}'])}" for k in keys) for r in rows]

@@ -23,13 +23,13 @@ from typing import Any
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.config import parse_config
-from replay.engine import EngineBase
+from replay.engine.base import EngineBase
+from replay.engine.options import EngineOptions
+from replay.engine.streams import StreamEngine, StreamRun
+from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.function import FunctionModel
-from replay.model import SourceKind
-from replay.options import EngineOptions
-from replay.streams import StreamEngine, StreamRun
+from replay.vocabulary import SourceKind
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z: the capture start of every test capture
 KINESIS_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test-stream"
@@ -373,10 +373,10 @@ def _engine_for(kind: SourceKind) -> type[EngineBase]:
     if kind.is_stream:
         return StreamEngine
     if kind is SourceKind.SQS:
-        from replay.sqs import SqsEngine
+        from replay.engine.sqs import SqsEngine
 
         return SqsEngine
-    from replay.kafka import KafkaEngine
+    from replay.engine.kafka import KafkaEngine
 
     return KafkaEngine
 

@@ -1,5 +1,5 @@
 """The Textual application (``esm-replay tui``): reads captures and runs through ``replay/`` only.
 
 Not built yet: the comparison tables and run summaries it will show are already library calls in
-``replay.compare`` and ``replay.run``.
+``replay.analysis.compare`` and ``replay.engine.runner``.
 """

@@ -6,9 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from replay.capture import read_capture
 from replay.events import EventContext, build_records
-from replay.model import SourceKind
+from replay.formats.capture import read_capture
+from replay.vocabulary import SourceKind
 from tests.captures.util import all_bytes, now_ms
 
 

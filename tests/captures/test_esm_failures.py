@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from captures.failures import failure_view
-from replay.capture import read_capture
+from replay.formats.capture import read_capture
 from tests.captures.util import now_ms, put_kinesis
 
 

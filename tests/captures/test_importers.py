@@ -25,10 +25,10 @@ from captures.importers import (
     parse_setting_pairs,
     read_queue_attributes,
 )
-from replay.capture import Manifest, capture_schema, read_capture
 from replay.errors import CaptureError, ImportFormatError
 from replay.events import EventContext, build_event, build_records, event_json, record_sizes
-from replay.model import SourceKind
+from replay.formats.capture import Manifest, capture_schema, read_capture
+from replay.vocabulary import SourceKind
 
 DATA = Path(__file__).parent / "data"
 K01 = DATA / "kinesis_k01_event.json"

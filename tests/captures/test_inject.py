@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from replay.capture import read_capture
+from replay.formats.capture import read_capture
 from tests.captures.test_kafka import _produce
 from tests.captures.test_sqs import _fill, _queue
 from tests.captures.util import now_ms, per_key, put_kinesis

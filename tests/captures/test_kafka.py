@@ -12,7 +12,7 @@ from pathlib import Path
 
 from captures.common import Window
 from captures.kafka import KafkaOptions, capture_kafka
-from replay.capture import read_capture
+from replay.formats.capture import read_capture
 from tests.captures.util import now_ms
 
 

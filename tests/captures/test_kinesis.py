@@ -21,8 +21,8 @@ import pytest
 
 from captures.common import Window
 from captures.streams import capture_stream, resolve_kinesis
-from replay.capture import read_capture
 from replay.errors import CaptureError
+from replay.formats.capture import read_capture
 from tests.captures.conftest import esm_replay
 from tests.captures.proxy import CuttableProxy
 from tests.captures.util import all_bytes, now_ms, per_key, put_kinesis, rows

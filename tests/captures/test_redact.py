@@ -9,7 +9,7 @@ import pytest
 
 from captures.redact import MASK, Redactor, parse_rule
 from replay.errors import UserError
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 
 @pytest.mark.parametrize("bad", ["$", "email", "attribute:", "$.a..b", "header:"])

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from replay.capture import write_capture
+from replay.engine.runner import replay
 from replay.errors import UserError
-from replay.run import RUN_FILES, read_run, replay
+from replay.formats.capture import write_capture
+from replay.formats.runfiles import RUN_FILES, read_run
 from replay.testing import make_capture, rec
 
 from .conftest import Aws

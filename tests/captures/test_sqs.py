@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from replay.capture import read_capture
+from replay.formats.capture import read_capture
 from tests.captures.conftest import esm_replay
 from tests.captures.proxy import CuttableProxy
 from tests.captures.util import all_bytes

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from replay.capture import read_capture
+from replay.formats.capture import read_capture
 
 
 def now_ms() -> int:

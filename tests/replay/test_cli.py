@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from replay.capture import write_capture
+from replay.formats.capture import write_capture
 from replay.testing import T0, make_capture, rec
 from replay.timeutil import iso_ms
 

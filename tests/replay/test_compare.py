@@ -18,11 +18,19 @@ import pytest
 from typer.testing import CliRunner
 
 import replay.demo as demo_module
-from replay.capture import write_capture
-from replay.cli import app
-from replay.compare import Calibration, Prices, calibrate, compare, compare_runs, estimate_cost
-from replay.query import parse_failure
-from replay.run import read_run, replay
+from replay.analysis.compare import (
+    Calibration,
+    Prices,
+    calibrate,
+    compare,
+    compare_runs,
+    estimate_cost,
+)
+from replay.analysis.query import parse_failure
+from replay.cli.main import app
+from replay.engine.runner import replay
+from replay.formats.capture import write_capture
+from replay.formats.runfiles import read_run
 from replay.testing import make_capture, rec
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -23,7 +23,7 @@ from replay.config import (
     source_kind_of_arn,
 )
 from replay.errors import ConfigError, UserError
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 K = SourceKind.KINESIS
 D = SourceKind.DYNAMODB

@@ -1,4 +1,4 @@
-"""replay.destinations: on-failure records and dead-letter lines, key for key (2.6, 5, 7).
+"""replay.engine.destinations: on-failure records and dead-letter lines, key for key (2.6, 5, 7).
 
 Streams: K06–K08, D03–D05, B25, B43–B45. Kafka: B84 (SQS/SNS/S3 destinations), B85 (kafka://).
 SQS: B65, S04 (the message the dead-letter queue holds).
@@ -11,8 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from replay.capture import conform
-from replay.destinations import (
+from replay.engine.destinations import (
     KafkaRange,
     destination_kind,
     kafka_failure_record,
@@ -23,7 +22,8 @@ from replay.destinations import (
     stream_failure_record,
 )
 from replay.events import EventContext, SqsDelivery, build_records, receipt_handle
-from replay.model import SourceKind
+from replay.formats.capture import conform
+from replay.vocabulary import SourceKind
 
 FN = "arn:aws:lambda:us-east-1:111111111111:function:f"
 K_ARN = "arn:aws:kinesis:us-east-1:111111111111:stream/s"

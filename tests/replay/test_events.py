@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replay.capture import conform
 from replay.events import (
     EVENT_OVERHEAD,
     RECEIPT_HANDLE_LENGTH,
@@ -31,7 +30,8 @@ from replay.events import (
     receipt_handle,
     record_sizes,
 )
-from replay.model import SourceKind
+from replay.formats.capture import conform
+from replay.vocabulary import SourceKind
 
 DATA = Path(__file__).parent.parent / "captures" / "data"
 K_ARN = "arn:aws:kinesis:us-east-1:111111111111:stream/test-stream-a1b2c3"

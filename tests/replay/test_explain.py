@@ -12,14 +12,15 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from replay.capture import read_capture, write_capture
-from replay.cli import app
-from replay.explain import carriers, exact_carriers, explain_record, explain_shard, lane_of
+from replay.analysis.explain import carriers, exact_carriers, explain_record, explain_shard, lane_of
+from replay.cli.main import app
+from replay.engine.runner import replay
+from replay.engine.streams import StreamEngine
+from replay.formats.capture import read_capture, write_capture
+from replay.formats.runfiles import read_run
 from replay.function import Duration, Fault, FunctionModel
-from replay.model import SourceKind
-from replay.run import read_run, replay
-from replay.streams import StreamEngine
 from replay.testing import Rec, make_capture, msg, rec, simulate
+from replay.vocabulary import SourceKind
 from tests.replay.test_compare import golden, small_demo
 
 POISON = "shardId-000000000003#537"  # the demo's schema-2 record in the 6,000-record variant

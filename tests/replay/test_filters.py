@@ -34,7 +34,7 @@ from replay.filters import (
     parse_pattern,
     pattern_matches,
 )
-from replay.model import SourceKind
+from replay.vocabulary import SourceKind
 
 # --------------------------------------------------------------------------- record builders
 

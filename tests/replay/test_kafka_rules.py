@@ -27,15 +27,15 @@ import pyarrow as pa
 import pytest
 
 from replay import events
-from replay.capture import write_capture
 from replay.config import parse_config
+from replay.engine.kafka import KafkaEngine
+from replay.engine.options import EngineOptions
+from replay.engine.runner import replay
 from replay.errors import ConfigError
+from replay.formats.capture import write_capture
 from replay.function import Duration, Fault, FunctionModel
-from replay.kafka import KafkaEngine
-from replay.model import SourceKind
-from replay.options import EngineOptions
-from replay.run import replay
 from replay.testing import MSK_ARN, T0, Invocation, Rec, Simulation, krec, make_capture, simulate
+from replay.vocabulary import SourceKind
 
 KAFKA = SourceKind.KAFKA
 SQS_DLQ = "arn:aws:sqs:us-east-1:123456789012:kafka-failures"

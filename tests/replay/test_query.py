@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from replay.cli import app
-from replay.query import connect, run_query
+from replay.analysis.query import connect, run_query
+from replay.cli.main import app
 from tests.replay.test_compare import cli, golden, small_demo
 
 VIEWS = (

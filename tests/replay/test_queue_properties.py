@@ -32,10 +32,10 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from replay.engine.options import EngineOptions
 from replay.function import Duration, Fault, FunctionModel, ThrottlePeriod
-from replay.model import SourceKind
-from replay.options import EngineOptions
 from replay.testing import T0, Rec, Simulation, krec, msg, simulate
+from replay.vocabulary import SourceKind
 from tests.replay.test_streams_properties import disabled_spans
 
 KEYS = ("a", "b", "c", "d")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from replay.report import build_report
+from replay.analysis.report import build_report
 from replay.sweep import run_sweep
 from replay.timeutil import iso_ms
 from tests.replay.test_compare import cli, scenario, small_demo

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from replay.responses import (
+from replay.engine.responses import (
     Verdict,
     judge_kafka_response,
     judge_sqs_response,

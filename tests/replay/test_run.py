@@ -6,9 +6,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from replay.capture import write_capture
+from replay.engine.runner import replay
 from replay.errors import UserError
-from replay.run import RUN_FILES, read_run, replay
+from replay.formats.capture import write_capture
+from replay.formats.runfiles import RUN_FILES, read_run
 from replay.testing import make_capture, rec
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:failures"

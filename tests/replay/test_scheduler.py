@@ -1,6 +1,6 @@
 """The virtual clock: time order, insertion-order ties, horizon."""
 
-from replay.scheduler import Scheduler
+from replay.engine.scheduler import Scheduler
 
 
 def test_callbacks_run_in_time_then_insertion_order() -> None:

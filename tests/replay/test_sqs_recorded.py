@@ -26,9 +26,8 @@ import pytest
 
 from replay import events
 from replay.config import parse_config
+from replay.engine.sqs import SqsEngine
 from replay.function import Duration, Fault, FunctionModel
-from replay.model import SourceKind
-from replay.sqs import SqsEngine
 from replay.testing import (
     FIFO_QUEUE_ARN,
     QUEUE_ARN,
@@ -39,6 +38,7 @@ from replay.testing import (
     msg,
     simulate,
 )
+from replay.vocabulary import SourceKind
 
 SQS = SourceKind.SQS
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:test-dlq"

@@ -28,14 +28,14 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from replay.capture import write_capture
 from replay.config import parse_config
+from replay.engine.options import EngineOptions
+from replay.engine.runner import replay
 from replay.errors import ConfigError, UserError
+from replay.formats.capture import write_capture
 from replay.function import Duration, Fault, FunctionModel, ThrottlePeriod
-from replay.model import SourceKind
-from replay.options import EngineOptions
-from replay.run import replay
 from replay.testing import T0, Invocation, Rec, Simulation, make_capture, msg, simulate
+from replay.vocabulary import SourceKind
 
 SQS = SourceKind.SQS
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:test-dlq"

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from replay.model import SourceKind
 from replay.testing import (
     DYNAMODB_ARN,
     KINESIS_ARN,
@@ -33,6 +32,7 @@ from replay.testing import (
     seq_of,
     simulate,
 )
+from replay.vocabulary import SourceKind
 
 SQS_DLQ = "arn:aws:sqs:us-east-1:123456789012:esm-failures"
 SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:esm-failures"

@@ -22,10 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from replay.capture import ShardInfo
+from replay.engine.options import EngineOptions
+from replay.formats.capture import ShardInfo
 from replay.function import Duration, Fault, FunctionModel, ThrottlePeriod
-from replay.model import SourceKind
-from replay.options import EngineOptions
 from replay.testing import (
     DYNAMODB_ARN,
     KINESIS_ARN,
@@ -38,6 +37,7 @@ from replay.testing import (
     seq_of,
     simulate,
 )
+from replay.vocabulary import SourceKind
 
 NOT_SIMULATED: dict[str, str] = {
     "B51": "KPL de-aggregation on an EFO consumer: captures hold de-aggregated user records, no EFO pipe",

@@ -8,9 +8,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from replay.analysis.pareto import pareto_front, recommend
+from replay.analysis.query import to_json
 from replay.errors import UserError
-from replay.query import to_json
-from replay.sweep import pareto_front, recommend, run_sweep
+from replay.sweep import run_sweep
 from tests.replay.test_compare import cli, golden, scenario
 
 VARY = ["BatchSize=1,10", "BisectBatchOnFunctionError=true,false", "MaximumRetryAttempts=0,2"]

@@ -1,4 +1,4 @@
-"""``esm-replay capture kinesis|dynamodb|sqs|kafka|esm|failures`` and ``esm-replay inject``.
+"""``esm-replay capture kinesis|dynamodb|sqs|kafka|esm|failures|import`` and ``esm-replay inject``.
 
 Thin typer adapters over the capture agents in ``captures/``, imported inside each command so the
 core stays importable without boto3 or the Kafka client. Each prints one progress bar per shard
@@ -10,12 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from replay.cli import app, capture_app, err_console, out_console
+from replay.cli.app import app, capture_app, err_console, out_console
+from replay.vocabulary import SourceKind
 
 if TYPE_CHECKING:
     from captures.aws import AwsOptions
@@ -105,7 +107,7 @@ def _shard_bars() -> Iterator[ProgressFn]:
 
 
 def _summary(capture: object, what: str) -> None:
-    from replay.capture import Capture
+    from replay.formats.capture import Capture
 
     assert isinstance(capture, Capture)
     shards = len(capture.manifest.shards)
@@ -418,4 +420,69 @@ def inject(
     out_console.print(
         f"sent {result.sent} records in {result.calls} calls ({result.retried} entries retried)",
         highlight=False,
+    )
+
+
+@capture_app.command("import")
+def capture_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Lambda event JSON / JSON Lines (any source), AWS CLI get-records or "
+            "receive-message output, or kcat -C -J output."
+        ),
+    ],
+    source: Annotated[SourceKind, typer.Option("--source", help="Source kind of the records.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Capture directory to write (must not exist).")
+    ],
+    arn: Annotated[
+        str | None, typer.Option(help="Source ARN; optional when events carry eventSourceARN.")
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Shard id for inputs that do not name one (CLI output, DynamoDB)."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Region, when neither the ARN nor the events give it.")
+    ] = None,
+    source_setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-setting",
+            help="A queue or topic setting the replay needs, e.g. VisibilityTimeout=30, "
+            'RedrivePolicy=\'{"maxReceiveCount":3,"deadLetterTargetArn":"arn:..."}\' (repeatable).',
+        ),
+    ] = None,
+    queue_attributes: Annotated[
+        Path | None,
+        typer.Option(
+            help="`aws sqs get-queue-attributes --attribute-names All` output for the queue."
+        ),
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (HOST:PORT,...), when the events lack them."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Build a capture from Lambda event JSON, AWS CLI output or kcat output.
+
+    Settings given with --source-setting win over those read from --queue-attributes.
+    """
+    from captures.importers import import_to_capture, parse_setting_pairs, read_queue_attributes
+
+    settings = read_queue_attributes(queue_attributes) if queue_attributes else {}
+    settings.update(parse_setting_pairs(source_setting or []))
+    result = import_to_capture(
+        files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite,
+        source_settings=settings or None, bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
+    for note in result.notes:
+        err_console.print(f"note: {note}", soft_wrap=True)
+    shards = len(result.capture.manifest.shards)
+    out_console.print(
+        f"capture written to {result.capture.path}: {result.records} records in {shards} shard(s) "
+        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped",
+        soft_wrap=True,
     )

@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from replay.analysis.query import FailureRecord, observed_failures, read_failures, run_capture_path
+from replay.analysis.text import duration
 from replay.errors import UserError
-from replay.query import FailureRecord, observed_failures, read_failures, run_capture_path
-from replay.run import RunResult, read_run
+from replay.formats.runfiles import RunResult, read_run
 from replay.timeutil import iso_ms
 
 # Fates decided outside any invocation, and the ESM-SEMANTICS.md rule behind each.
@@ -825,14 +826,14 @@ def render_shard(t: ShardTimeline) -> str:
         f"{t.kind} {t.shard}: {t.records} records, {t.invocations} invocations "
         f"({', '.join(f'{k} {v}' for k, v in t.results.items())})",
         f"  dispositions: {', '.join(f'{k} {v}' for k, v in t.dispositions.items())}",
-        f"  max iterator age {_dur(t.max_iterator_age_ms)}, blocked {_dur(t.blocked_ms)} in "
+        f"  max iterator age {duration(t.max_iterator_age_ms)}, blocked {duration(t.blocked_ms)} in "
         f"{len(t.blocks)} interval(s)",
     ]
     for blk in t.blocks:
         lines.append("")
         lane = f" lane {blk.lane}" if blk.lane else ""
         lines.append(
-            f"blocked{lane} {iso_ms(blk.start_ms)} .. {iso_ms(blk.end_ms)} ({_dur(blk.end_ms - blk.start_ms)})"
+            f"blocked{lane} {iso_ms(blk.start_ms)} .. {iso_ms(blk.end_ms)} ({duration(blk.end_ms - blk.start_ms)})"
         )
         if blk.batch is not None:
             lines.append(
@@ -842,9 +843,3 @@ def render_shard(t: ShardTimeline) -> str:
         lines.append(f"  blocked by {blk.culprit}")
         lines.append(f"  ended: {blk.ended_by}")
     return "\n".join(lines) + "\n"
-
-
-def _dur(ms: int | None) -> str:
-    from replay.compare import _ms
-
-    return _ms(ms)

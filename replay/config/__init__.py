@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from replay.errors import ConfigError, UserError
-from replay.model import SourceKind
 from replay.timeutil import iso_ms, parse_time
+from replay.vocabulary import SourceKind
 
 __all__ = [
     "DEFAULT_MAX_FILTERS",

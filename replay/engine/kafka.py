@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from replay import destinations, events
+from replay import events
 from replay.config import check_function_fit
-from replay.engine import UNRESOLVED, EngineRun
+from replay.engine import destinations
+from replay.engine.base import UNRESOLVED, EngineRun
+from replay.engine.responses import ResponseVerdict, Verdict, judge_kafka_response
+from replay.engine.streams import Batch, Lane, StreamEngine, _Attempt, _Outcome
 from replay.function import FaultVerdict, InvokeResult
-from replay.model import Disposition
-from replay.responses import ResponseVerdict, Verdict, judge_kafka_response
-from replay.streams import Batch, Lane, StreamEngine, _Attempt, _Outcome
+from replay.vocabulary import Disposition
 
 MINUTE = 60_000
 DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000  # Kafka's log.retention.hours default (168)

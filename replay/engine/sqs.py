@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from replay import destinations, events
+from replay import events
 from replay.config import check_function_fit
-from replay.engine import NO_TIME, PAYLOAD_LIMIT, UNRESOLVED, EngineBase, EngineRun
+from replay.engine import destinations
+from replay.engine.base import NO_TIME, PAYLOAD_LIMIT, UNRESOLVED, EngineBase, EngineRun
+from replay.engine.responses import Verdict, judge_sqs_response
 from replay.function import FaultVerdict, InvokeResult
-from replay.model import Disposition
-from replay.responses import Verdict, judge_sqs_response
+from replay.vocabulary import Disposition
 
 MINUTE = 60_000
 RECEIVE_MAX = 10  # ReceiveMessage returns at most 10 messages (5)

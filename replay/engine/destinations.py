@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from replay.events import order_sqs_attributes
-from replay.model import SourceKind
 from replay.timeutil import iso_ms, iso_s
+from replay.vocabulary import SourceKind
 
 SNS_MESSAGE_LIMIT = 256 * 1024
 KAFKA_TOPIC_CONDITION = "RetriesExhausted"

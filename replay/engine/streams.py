@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from replay import destinations, events
+from replay import events
 from replay.config import StartingPosition
-from replay.engine import PAYLOAD_LIMIT, EngineBase, EngineRun, FunctionIdentity
+from replay.engine import destinations
+from replay.engine.base import PAYLOAD_LIMIT, EngineBase, EngineRun, FunctionIdentity
+from replay.engine.responses import ResponseVerdict, Verdict, judge_stream_response
 from replay.function import FaultVerdict, InvokeResult
-from replay.model import Disposition, SourceKind
-from replay.responses import ResponseVerdict, Verdict, judge_stream_response
+from replay.vocabulary import Disposition, SourceKind
 
 STATE_LIMIT = 1024 * 1024  # tumbling-window state per shard (B57)
 DEFAULT_RETENTION_H = 24.0

@@ -9,6 +9,7 @@ can be broken into one :class:`~replay.errors.CaptureError` line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.parse
@@ -22,9 +23,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from replay import __version__
-from replay.atomic import atomic_directory
 from replay.errors import CaptureError
-from replay.model import SourceKind
+from replay.formats.atomic import atomic_directory
+from replay.vocabulary import SourceKind
 
 CAPTURE_FORMAT = "esm-replay.capture/1"
 MANIFEST = "manifest.json"
@@ -403,6 +404,19 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
         raise CaptureError(f"{rdir}: parts have incompatible schemas ({exc})") from None
     table = sort_records(conform(table, manifest.source.kind))
     return Capture(path=target, manifest=manifest, records=table)
+
+
+def capture_fingerprint(path: str | os.PathLike[str]) -> str:
+    """sha256 over the manifest and record files: which capture a run came from, exactly."""
+    fs, inner = filesystem(path)
+    infos = fs.get_file_info(pafs.FileSelector(f"{inner}/{RECORDS_DIR}", allow_not_found=True))
+    files = [f"{inner}/{MANIFEST}", *sorted(i.path for i in infos if i.path.endswith(".parquet"))]
+    digest = hashlib.sha256()
+    for f in files:
+        with fs.open_input_stream(f) as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- s3:// captures

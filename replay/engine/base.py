@@ -18,8 +18,10 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.capture import Capture
 from replay.config import EsmConfig
+from replay.engine.options import EngineOptions
+from replay.engine.scheduler import Scheduler
+from replay.formats.capture import Capture
 from replay.function import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -31,9 +33,7 @@ from replay.function import (
     resolve_handler,
     throttled_at,
 )
-from replay.model import Disposition, SourceKind
-from replay.options import EngineOptions
-from replay.scheduler import Scheduler
+from replay.vocabulary import Disposition, SourceKind
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invoke request payload (1.2, 9)
 NO_TIME = -1

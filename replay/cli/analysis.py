@@ -1,6 +1,6 @@
 """``esm-replay query|compare|explain|sweep|report``: thin typer adapters over the analysis calls.
 
-Each command parses its options, calls one function of replay.query / compare / explain / sweep /
+Each command parses its options, calls one function of replay.analysis.query / compare / explain / sweep /
 report (the functions the TUI calls too) and prints. Heavy imports (DuckDB, Dask, matplotlib) stay
 inside the commands. Output is plain when it is not a terminal, and wide enough never to wrap, so
 scripts and golden files see the same text a person does.
@@ -9,50 +9,14 @@ scripts and golden files see the same text a person does.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from replay.cli import _progress, app
+from replay.cli.app import app, err_console, progress
+from replay.cli.render import console, echo, print_arrow, print_full_comparison, print_sweep
 from replay.errors import UserError
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from replay.compare import Comparison
-
-
-def _console() -> Console:
-    """stdout, at the terminal's width, or wide (no wrapping) when piped or captured."""
-    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 250
-    return Console(width=width, highlight=False)
-
-
-def _echo(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-# ---------------------------------------------------------------------- query
-def _print_arrow(table: pa.Table, max_rows: int) -> None:
-    from replay.query import text_cell
-
-    out = Table(show_lines=False)
-    for name in table.column_names:
-        out.add_column(name, no_wrap=True)
-    for row in table.slice(0, max_rows).to_pylist():
-        out.add_row(*[text_cell(v) for v in row.values()])
-    console = _console()
-    console.print(out)
-    if table.num_rows > max_rows:
-        console.print(
-            f"{table.num_rows - max_rows} more row(s) not shown; use --max-rows, --format csv or -o FILE"
-        )
 
 
 @app.command()
@@ -87,7 +51,7 @@ def query(
 
     Example: esm-replay query "select run, result, count(*) from invocations group by all" RUN1 RUN2
     """
-    from replay.query import FORMATS, run_query, to_csv, to_json, write_output
+    from replay.analysis.query import FORMATS, run_query, to_csv, to_json, write_output
 
     fmt = format_ or (out.suffix.lstrip(".").lower() if out is not None else "table")
     if fmt not in FORMATS:
@@ -99,37 +63,16 @@ def query(
     table = run_query(sql, paths or [])
     if out is not None:
         write_output(table, fmt, out)
-        Console(stderr=True).print(f"{table.num_rows} row(s) written to {out}", soft_wrap=True)
+        err_console.print(f"{table.num_rows} row(s) written to {out}", soft_wrap=True)
     elif fmt == "csv":
-        _echo(to_csv(table))
+        echo(to_csv(table))
     elif fmt == "json":
-        _echo(to_json(table))
+        echo(to_json(table))
     else:
-        _print_arrow(table, max_rows)
+        print_arrow(table, max_rows)
 
 
 # ---------------------------------------------------------------------- compare
-def print_comparison(comparison: Comparison) -> None:
-    """The comparison as a table; rows where the runs differ in bold yellow."""
-    table = Table(show_lines=False)
-    table.add_column("", no_wrap=True)
-    for name in comparison.names:
-        table.add_column(name, justify="right", no_wrap=True)
-    several = len(comparison.names) > 1
-    for row in comparison.rows:
-        style = "bold yellow" if several and row.differs else ""
-        table.add_row(row.label, *[str(v) for v in row.values], style=style)
-    console = _console()
-    console.print(table)
-    p = comparison.prices
-    console.print(
-        f"cost: ${p.gb_second:.10f}".rstrip("0") + f" per GB-s and ${p.per_million_requests:.2f} "
-        "per million requests "
-        "(on-demand, no free tier); change with --price-gb-s / --price-requests",
-        soft_wrap=True,
-    )
-
-
 @app.command()
 def compare(
     runs: Annotated[
@@ -152,10 +95,10 @@ def compare(
     result, iterator age, latency, blocked time per shard, estimated cost, the first record whose
     fate differs, and calibration against production's failure records when the capture has them.
     """
-    from replay.compare import Prices
-    from replay.compare import compare as compare_all
-    from replay.query import discover
-    from replay.run import read_run
+    from replay.analysis.compare import Prices
+    from replay.analysis.compare import compare as compare_all
+    from replay.analysis.query import discover
+    from replay.formats.runfiles import read_run
 
     if format_ not in ("table", "json"):
         raise UserError(f"--format {format_!r}: choose table or json")
@@ -169,9 +112,9 @@ def compare(
         results, [r.name for r in sources.runs], Prices(price_gb_s, price_requests)
     )
     if format_ == "json":
-        _echo(json.dumps(comparison.to_json(), indent=2) + "\n")
+        echo(json.dumps(comparison.to_json(), indent=2) + "\n")
     else:
-        print_comparison(comparison)
+        print_full_comparison(comparison)
 
 
 # ---------------------------------------------------------------------- explain
@@ -201,7 +144,7 @@ def explain(
     For a record: every attempt that carried it, each result, bisect splits, checkpoint moves, the
     rule (ESM-SEMANTICS id) deciding each step, and its final fate.
     """
-    from replay.explain import explain_record, explain_shard, render_record, render_shard
+    from replay.analysis.explain import explain_record, explain_shard, render_record, render_shard
 
     if format_ not in ("text", "json"):
         raise UserError(f"--format {format_!r}: choose text or json")
@@ -214,7 +157,7 @@ def explain(
     else:
         x = explain_record(run, record=record, message=message, offset=offset)
         text, doc = render_record(x), x.to_json()
-    _echo(json.dumps(doc, indent=2) + "\n" if format_ == "json" else text)
+    echo(json.dumps(doc, indent=2) + "\n" if format_ == "json" else text)
 
 
 # ---------------------------------------------------------------------- sweep
@@ -273,13 +216,14 @@ def sweep(
     """
     import os
 
-    from replay.sweep import OBJECTIVES, describe, recommend, run_sweep
+    from replay.analysis.pareto import OBJECTIVES
+    from replay.sweep import run_sweep
 
     if objective not in OBJECTIVES:
         raise UserError(f"--objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     if jobs < 0:
         raise UserError("--jobs must be 0 (CPU count) or more")
-    with _progress("sweep") as bar:
+    with progress("sweep") as bar:
         task = bar.add_task("points", total=None)
         result = run_sweep(
             capture,
@@ -295,45 +239,7 @@ def sweep(
             overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    rows = result.results.to_pylist()
-    table = Table()
-    table.add_column("point", no_wrap=True)
-    for key in result.keys:
-        table.add_column(key, justify="right")
-    for col in (
-        "discarded",
-        "duplicates",
-        "p99 latency",
-        "invocations",
-        "max age",
-        "cost",
-        "front",
-    ):
-        table.add_column(col, justify="right")
-    from replay.compare import _ms, _usd
-
-    for r in rows:
-        table.add_row(
-            r["point"],
-            *[json.dumps(r[f"param.{k}"]) for k in result.keys],
-            str(r["discarded"]),
-            str(r["duplicates"]),
-            _ms(r["latency_p99_ms"]),
-            str(r["invocations"]),
-            _ms(r["iterator_age_max_ms"]),
-            _usd(r["cost_usd"]),
-            "*" if r["pareto"] else "",
-        )
-    console = _console()
-    console.print(table)
-    rec = recommend(result.results, objective)
-    chosen = describe([next(r for r in rows if r["point"] == rec.point)], result.keys)[0]
-    console.print(
-        f"{result.ran} point(s) run, {result.reused} reused; {len(result.front)} on the Pareto front\n"
-        f"recommended for {objective}: {rec.point} ({chosen}) — {rec.reason}\n"
-        f"results: {result.path / 'results.parquet'}",
-        soft_wrap=True,
-    )
+    print_sweep(result, objective)
 
 
 # ---------------------------------------------------------------------- report
@@ -349,12 +255,12 @@ def report(
     Iterator age per shard, blocked intervals, invocations and errors per minute, the comparison
     table, calibration against production, and for sweeps the Pareto front and trade-off curves.
     """
-    from replay.report import build_report
+    from replay.analysis.report import build_report
 
-    with _progress("report") as bar:
+    with progress("report") as bar:
         bar.add_task("drawing", total=None)
         written = build_report(paths, out)
-    _console().print(
+    console().print(
         f"report written to {written.path} ({len(written.figures)} figure(s); PNGs: "
         f"{', '.join(p.name for p in written.pngs)})",
         soft_wrap=True,

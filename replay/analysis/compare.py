@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from replay.query import FailureRecord, observed_failures, read_failures, run_capture_path
-from replay.run import RunResult
+from replay.analysis.query import FailureRecord, observed_failures, read_failures, run_capture_path
+from replay.analysis.text import duration, usd
+from replay.formats.runfiles import RunResult
 from replay.timeutil import iso_ms
 
 # Results of attempts that never reached the function: not billed, not deliveries.
@@ -161,24 +162,6 @@ class Comparison:
             if self.calibration is None
             else [None if c is None else c.to_json() for c in self.calibration],
         }
-
-
-# ---------------------------------------------------------------------- formatting
-def _ms(value: int | None) -> str:
-    if value is None:
-        return "-"
-    seconds = value / 1000
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _usd(value: float) -> str:
-    if value < 0.01:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
 
 
 # ---------------------------------------------------------------------- cost
@@ -368,7 +351,7 @@ def compare(
         )
 
     def add_ms(key: str, label: str, values: Sequence[int | None]) -> None:
-        add(key, label, [_ms(v) for v in values], list(values))
+        add(key, label, [duration(v) for v in values], list(values))
 
     _config_rows(runs, add)
     add("records", "records", [s["records"] for s in sums])
@@ -412,7 +395,7 @@ def compare(
         [c.gb_seconds for c in costs],
     )
     add("cost.requests", "requests", [c.requests for c in costs])
-    add("cost.usd", "estimated cost", [_usd(c.usd) for c in costs], [c.usd for c in costs])
+    add("cost.usd", "estimated cost", [usd(c.usd) for c in costs], [c.usd for c in costs])
     divergence = first_divergence(runs)
     if divergence is not None:
         # SHARD#POS is short and is what `esm-replay explain --record` takes; JSON has the seq.

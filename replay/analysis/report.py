@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from replay.compare import Comparison, compare, run_calibration
+from replay.analysis.compare import Comparison, compare, run_calibration
+from replay.analysis.pareto import OBJECTIVES, PARETO_AXES, param_keys, read_results, recommend
+from replay.analysis.query import is_run, is_sweep, unique_names
+from replay.analysis.text import duration
 from replay.errors import UserError
-from replay.query import is_run, is_sweep, unique_names
-from replay.run import RunResult, read_run
-from replay.sweep import OBJECTIVES, PARETO_AXES, param_keys, read_results, recommend
+from replay.formats.runfiles import RunResult, read_run
 from replay.timeutil import iso_ms, parse_time
 
 if TYPE_CHECKING:
@@ -190,7 +191,6 @@ def blocked_figure(runs: Sequence[RunResult], names: Sequence[str]) -> Figure:
 def _blocked_panel(
     ax: Axes, name: str, blocks: dict[str, list[tuple[int, int]]], run: RunResult
 ) -> None:
-    from replay.compare import _ms
 
     start, end = parse_time(run.meta["start"]), parse_time(run.meta["end"])
     for y, spans in enumerate(blocks.values()):
@@ -204,7 +204,7 @@ def _blocked_panel(
             )
             # a few seconds' block is invisible on a day's axis: say how long it was
             ax.annotate(
-                _ms(b - a),
+                duration(b - a),
                 (np.datetime64(a, "ms"), y),
                 xytext=(3, 6),
                 textcoords="offset points",

@@ -445,7 +445,7 @@ def run_row(ref: RunRef) -> dict[str, Any]:
     return row
 
 
-def _column(values: list[Any]) -> pa.Array:
+def uniform_column(values: list[Any]) -> pa.Array:
     """One column of the runs view: a scalar type when the runs agree on it, else JSON text."""
     kinds = {type(v) for v in values if v is not None}
     if kinds <= {bool} or kinds <= {str} or kinds <= {int} or kinds <= {int, float}:
@@ -461,7 +461,7 @@ def runs_table(runs: Sequence[RunRef]) -> pa.Table:
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
-    table = pa.table({n: _column([row.get(n) for row in rows]) for n in names})
+    table = pa.table({n: uniform_column([row.get(n) for row in rows]) for n in names})
     for col in ("start", "end"):
         if col in names:
             i = table.schema.get_field_index(col)

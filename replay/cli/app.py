@@ -1,0 +1,48 @@
+"""The command line's shared objects: the typer apps, the consoles and the progress bar.
+
+Command modules (``replay.cli.run``, ``.capture``, ``.analysis``) register their commands on these
+apps; ``replay.cli.main`` imports them all and is the console script. This module imports no
+command module, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(
+    name="esm-replay",
+    help="Capture, replay and compare AWS Lambda event source mappings — in virtual time.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+capture_app = typer.Typer(
+    help="Make captures: live agents (kinesis, dynamodb, sqs, kafka), ESM and failure snapshots, "
+    "and imports of Lambda event JSON, AWS CLI or kcat output.",
+    no_args_is_help=True,
+)
+app.add_typer(capture_app, name="capture")
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Progress]:
+    """A transient progress bar on stderr, shown only on a terminal."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        yield bar

@@ -1,0 +1,33 @@
+"""The ``esm-replay`` command line: thin typer adapters over library calls.
+
+Every command parses its options, calls one function of the core (the same function the TUI and
+tests call) and prints. A user mistake (:class:`~replay.errors.UserError`) prints one line and exits
+2; anything else is a bug and keeps its traceback (exit 1). ``captures`` (AWS, Kafka) and ``tui``
+are imported inside the commands that need them, so the core stays importable without them.
+
+Importing this module registers every command on :data:`replay.cli.app.app`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from replay.cli.app import app, err_console
+from replay.errors import UserError
+
+__all__ = ["app", "main"]
+
+# Each command module registers its commands on ``app`` when imported; this order is --help's.
+COMMAND_MODULES = ("replay.cli.run", "replay.cli.analysis", "replay.cli.capture")
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line and exit code 2."""
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,214 @@
+"""Replay a capture and write the run directory (run.json, invocations, records, destinations, metrics).
+
+This is the library call behind ``esm-replay replay`` (and the demo, and later sweeps and the TUI):
+resolve the configuration and function model, run the engine for the capture's source family, derive
+per-minute metrics and a summary, and write everything atomically. Outputs are a pure function of
+(capture, configuration, function model, seed, options): byte-identical on every run, except
+``run.json``'s ``timing``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replay import ENGINE_VERSION, __version__
+from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
+from replay.engine.base import EngineBase
+from replay.engine.options import EngineOptions
+from replay.engine.summary import metrics_table, summarize
+from replay.formats.capture import MANIFEST, Capture, capture_fingerprint, read_capture
+from replay.formats.runfiles import (
+    RUN_FORMAT,
+    RunResult,
+    display_path,
+    refuse_existing,
+    write_run,
+)
+from replay.function import FunctionModel, load_function
+from replay.timeutil import iso_ms
+from replay.vocabulary import SourceKind
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything that determines a run's outputs."""
+
+    capture: Path
+    config: EsmConfig
+    model: FunctionModel
+    seed: int = 0
+    options: EngineOptions = field(default_factory=EngineOptions)
+    start_ms: int | None = None
+    until_ms: int | None = None
+    overrides: tuple[str, ...] = ()
+    config_source: str = "default"
+    source_settings: dict[str, Any] | None = None  # None: the capture's own settings
+    disabled: tuple[tuple[int, int], ...] = ()  # B29: spans (ms) during which the ESM was disabled
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The configuration a replay runs with, where it came from, and the source's settings."""
+
+    config: EsmConfig
+    source: str
+    source_settings: dict[str, Any]
+
+
+def resolve_config(
+    capture: Capture, config_path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()
+) -> ResolvedConfig:
+    """The ESM configuration of a replay: the given file, else the one captured, else defaults.
+
+    Without a file or a captured configuration the ESM runs with the documented defaults and
+    StartingPosition TRIM_HORIZON (it reads the whole capture), which the run records.
+    ``--set Source.X=V`` overrides land in ``source_settings`` (the queue's VisibilityTimeout, a
+    stream's RetentionPeriodHours, ...), on top of the settings the capture recorded.
+    """
+    kind, fifo = capture.kind, capture.manifest.source.fifo
+    if config_path is not None:
+        config, src = load_config(config_path, kind=kind, fifo=fifo, overrides=overrides)
+        origin = str(config_path)
+    elif capture.manifest.esm:
+        where = f"{capture.path / MANIFEST}: esm[0]"
+        raw = dict(capture.manifest.esm[0])
+        config, src = parse_config(raw, kind=kind, fifo=fifo, where=where, overrides=overrides)
+        origin = "capture"
+    else:
+        position = StartingPosition.TRIM_HORIZON if kind.is_stream else None
+        base = default_config(kind, fifo=fifo, starting_position=position)
+        config, src = base, {}
+        if overrides:
+            config, src = parse_config(
+                base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
+            )
+        origin = "defaults"
+    settings = {**capture.manifest.source.settings, **src}
+    return ResolvedConfig(config, origin, settings)
+
+
+def replay(
+    capture_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    config_path: str | os.PathLike[str] | None = None,
+    function: str | None = None,
+    overrides: Sequence[str] = (),
+    seed: int = 0,
+    options: EngineOptions | None = None,
+    start_ms: int | None = None,
+    until_ms: int | None = None,
+    disabled: Sequence[tuple[int, int]] = (),
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Replay the capture at ``capture_path`` and write the run directory ``out``.
+
+    Raises:
+        UserError: bad capture, configuration, function model or output path (one line each).
+    """
+    target = Path(out)
+    refuse_existing(out, overwrite)
+    capture = read_capture(capture_path)
+    resolved = resolve_config(capture, config_path, overrides)
+    model = load_function(function)
+    request = RunRequest(
+        capture=Path(capture_path),
+        config=resolved.config,
+        model=model,
+        seed=seed,
+        options=options or EngineOptions(),
+        start_ms=start_ms,
+        until_ms=until_ms,
+        overrides=tuple(overrides),
+        config_source=resolved.source,
+        source_settings=resolved.source_settings,
+        disabled=tuple(disabled),
+    )
+    return run_capture(capture, request, target, overwrite=overwrite, progress=progress)
+
+
+def run_capture(
+    capture: Capture,
+    request: RunRequest,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run the engine for an already-loaded capture and write ``out`` atomically."""
+    wall = time.perf_counter()
+    engine_class = engine_for(capture.kind)
+    engine = engine_class(
+        capture,
+        request.config,
+        request.model,
+        seed=request.seed,
+        options=request.options,
+        start_ms=request.start_ms,
+        until_ms=request.until_ms,
+        progress=progress,
+        settings=request.source_settings,
+        disabled=request.disabled,
+    )
+    result = engine.run()
+    identity = engine.fn
+    metrics = metrics_table(result, request.config)
+    meta = {
+        "format": RUN_FORMAT,
+        "engine": {"name": "esm-replay", "version": ENGINE_VERSION, "tool_version": __version__},
+        "capture": {
+            "path": display_path(request.capture),
+            "kind": capture.kind.value,
+            "arn": capture.manifest.source.arn,
+            "records": capture.records.num_rows,
+            "fingerprint": capture_fingerprint(capture.path),
+        },
+        "config_source": request.config_source,
+        "overrides": list(request.overrides),
+        "config": request.config.to_aws(),
+        "source_settings": engine.settings,
+        "function": {
+            **request.model.to_json(),
+            "resolved": {
+                "name": identity.name,
+                "arn": identity.arn,
+                "timeout_ms": identity.timeout_ms,
+                "memory_mb": identity.memory_mb,
+                "reserved_concurrency": identity.reserved_concurrency,
+            },
+        },
+        "seed": request.seed,
+        "disabled": [{"from": iso_ms(a), "to": iso_ms(b)} for a, b in request.disabled],
+        "start": iso_ms(result.start_ms),
+        "end": iso_ms(result.end_ms),
+        "choices": request.options.describe(),
+        "summary": summarize(result, request.config),
+        "timing": {},
+    }
+    meta["timing"] = {"wall_seconds": round(time.perf_counter() - wall, 3)}
+    run = RunResult(out, meta, result.invocations, result.records, result.destinations, metrics)
+    write_run(run, overwrite=overwrite)
+    return run
+
+
+def engine_for(kind: SourceKind) -> type[EngineBase]:
+    """The simulated poller of a source family (the one dispatcher: runs and scenario tests)."""
+    if kind.is_stream:
+        from replay.engine.streams import StreamEngine
+
+        return StreamEngine
+    if kind is SourceKind.SQS:
+        from replay.engine.sqs import SqsEngine
+
+        return SqsEngine
+    from replay.engine.kafka import KafkaEngine
+
+    return KafkaEngine

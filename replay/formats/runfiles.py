@@ -1,0 +1,135 @@
+"""The run directory: its files, reading a run back, and writing one atomically.
+
+A run is ``run.json`` plus four tables (docs/run-format.md). This module knows their names and how
+they are stored, local or on ``s3://``; it imports nothing of the engine, so the analysis layer and
+the TUI read runs without loading the simulation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from replay.errors import UserError
+from replay.formats.atomic import atomic_directory
+from replay.formats.capture import filesystem, is_uri
+
+RUN_FORMAT = "esm-replay.run/1"
+RUN_JSON = "run.json"
+RUN_FILES = (
+    RUN_JSON,
+    "invocations.parquet",
+    "records.parquet",
+    "destinations.jsonl",
+    "metrics.parquet",
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: where it was written, its summary and its tables."""
+
+    path: Path
+    meta: dict[str, Any]
+    invocations: pa.Table
+    records: pa.Table
+    destinations: tuple[dict[str, Any], ...]
+    metrics: pa.Table
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary figures (also in run.json)."""
+        return dict(self.meta["summary"])
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as the user wrote it (``Path`` turns ``s3://b/p`` into ``s3:/b/p``)."""
+    text = os.fspath(path)
+    return "s3://" + text[4:] if text.startswith("s3:/") and not text.startswith("s3://") else text
+
+
+def run_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` already holds something a run write would replace."""
+    if not is_uri(path):
+        return Path(path).exists()
+    fs, inner = filesystem(path)
+    return bool(fs.get_file_info(f"{inner}/{RUN_JSON}").type != pafs.FileType.NotFound)
+
+
+def refuse_existing(out: str | os.PathLike[str], overwrite: bool) -> None:
+    """A run never replaces an existing output unless asked to."""
+    if run_exists(out) and not overwrite:
+        raise UserError(
+            f"{display_path(out)}: already exists; choose another output or pass --overwrite"
+        )
+
+
+def write_run(run: RunResult, *, overwrite: bool) -> None:
+    """Write the five run files atomically: a temporary sibling renamed into place, or, on S3
+    (no rename), uploads with run.json last — a reader that finds run.json finds the whole run."""
+    out = run.path
+    if not is_uri(out):
+        with atomic_directory(out, overwrite=overwrite) as tmp:
+            _write_run_files(tmp, run)
+        return
+    refuse_existing(out, overwrite)
+    fs, inner = filesystem(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_run_files(Path(tmp), run)
+        fs.delete_dir_contents(inner, missing_dir_ok=True)
+        for name in [*RUN_FILES[1:], RUN_FILES[0]]:  # run.json (first in RUN_FILES) goes last
+            pafs.copy_files(str(Path(tmp) / name), f"{inner}/{name}", destination_filesystem=fs)
+
+
+def _write_run_files(tmp: Path, run: RunResult) -> None:
+    with open(tmp / RUN_JSON, "w", encoding="utf-8") as fh:
+        json.dump(run.meta, fh, indent=2)
+        fh.write("\n")
+    pq.write_table(run.invocations, tmp / "invocations.parquet", compression="zstd")
+    pq.write_table(run.records, tmp / "records.parquet", compression="zstd")
+    pq.write_table(run.metrics, tmp / "metrics.parquet", compression="zstd")
+    with open(tmp / "destinations.jsonl", "w", encoding="utf-8") as fh:
+        for record in run.destinations:
+            fh.write(json.dumps(record, separators=(",", ":")))
+            fh.write("\n")
+
+
+def read_run(path: str | os.PathLike[str]) -> RunResult:
+    """Read a run directory back, local or ``s3://`` (for compare, the TUI and tests)."""
+    fs, inner = filesystem(path)
+    where = display_path(path)
+    missing = [f for f in RUN_FILES if fs.get_file_info(f"{inner}/{f}").type != pafs.FileType.File]
+    if missing:
+        raise UserError(f"{where}: not a run directory ({', '.join(missing)} missing)")
+
+    def text(name: str) -> str:
+        with fs.open_input_stream(f"{inner}/{name}") as fh:
+            return bytes(fh.read()).decode("utf-8")
+
+    try:
+        meta = json.loads(text(RUN_JSON))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}/{RUN_JSON}: not valid JSON ({exc})") from None
+    if meta.get("format") != RUN_FORMAT:
+        raise UserError(
+            f"{where}/{RUN_JSON}: format is {meta.get('format')!r}, expected {RUN_FORMAT!r}"
+        )
+    dests = tuple(
+        json.loads(line) for line in text("destinations.jsonl").splitlines() if line.strip()
+    )
+    return RunResult(
+        path=Path(path),
+        meta=meta,
+        invocations=pq.read_table(f"{inner}/invocations.parquet", filesystem=fs),
+        records=pq.read_table(f"{inner}/records.parquet", filesystem=fs),
+        destinations=dests,
+        metrics=pq.read_table(f"{inner}/metrics.parquet", filesystem=fs),
+    )
