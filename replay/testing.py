@@ -24,9 +24,9 @@ import pyarrow as pa
 
 from replay import events
 from replay.config import parse_config
-from replay.engine.base import EngineBase
+from replay.engine.base import EngineRun
 from replay.engine.options import EngineOptions
-from replay.engine.streams import StreamEngine, StreamRun
+from replay.engine.runner import engine_for
 from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.function import FunctionModel
 from replay.vocabulary import SourceKind
@@ -291,7 +291,7 @@ class Simulation:
     outcomes: dict[str, tuple[str, str | None, int]]  # label -> (disposition, reason, deliveries)
     destinations: tuple[dict[str, Any], ...]
     events: tuple[dict[str, Any], ...]
-    run: StreamRun
+    run: EngineRun
 
     def delivered(self) -> list[tuple[str, ...]]:
         """The record labels of each attempt that reached the function."""
@@ -323,7 +323,7 @@ def simulate(
     )
     seen: list[dict[str, Any]] = []
     model = function if isinstance(function, FunctionModel) else FunctionModel()
-    engine = _engine_for(kind)(
+    engine = engine_for(kind)(
         capture,
         cfg,
         model,
@@ -367,18 +367,6 @@ def simulate(
         for i, r in enumerate(run.records.to_pylist())
     }
     return Simulation(invocations, outcomes, run.destinations, tuple(seen), run)
-
-
-def _engine_for(kind: SourceKind) -> type[EngineBase]:
-    if kind.is_stream:
-        return StreamEngine
-    if kind is SourceKind.SQS:
-        from replay.engine.sqs import SqsEngine
-
-        return SqsEngine
-    from replay.engine.kafka import KafkaEngine
-
-    return KafkaEngine
 
 
 def _ms(value: Any) -> int:

@@ -35,6 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from replay.errors import UserError
+from replay.formats.capture import CORE_FIELDS
+from replay.formats.runfiles import INVOCATIONS, METRICS, RECORDS
 from replay.timeutil import iso_ms
 
 if TYPE_CHECKING:
@@ -64,28 +66,35 @@ FAILURE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("record", pa.string()),
 )
 
-# Empty-view schemas: with no run (or no capture) given, the views still exist with their columns.
-_EMPTY_SQL = {
-    "records": "NULL::VARCHAR AS capture, NULL::VARCHAR AS shard, NULL::VARCHAR AS seq, "
-    "NULL::BIGINT AS pos, NULL::TIMESTAMPTZ AS arrival, NULL::VARCHAR AS key, NULL::BLOB AS data, "
-    "NULL::INTEGER AS size",
-    "invocations": "NULL::VARCHAR AS run, NULL::BIGINT AS invocation, NULL::BIGINT AS batch, "
-    "NULL::BIGINT AS parent_batch, NULL::VARCHAR AS shard, NULL::INTEGER AS lane, "
-    'NULL::TIMESTAMPTZ AS start, NULL::TIMESTAMPTZ AS "end", NULL::INTEGER AS records, '
-    "NULL::BIGINT AS bytes, NULL::VARCHAR AS first_seq, NULL::VARCHAR AS last_seq, "
-    "NULL::INTEGER AS attempt, NULL::VARCHAR AS cause, NULL::VARCHAR AS result, "
-    "NULL::INTEGER AS failed_items, NULL::VARCHAR AS function_error, NULL::VARCHAR AS request_id, "
-    "NULL::BIGINT AS iterator_age_ms, NULL::VARCHAR AS next, NULL::VARCHAR AS rule",
-    "outcomes": "NULL::VARCHAR AS run, NULL::VARCHAR AS shard, NULL::VARCHAR AS seq, "
-    "NULL::BIGINT AS pos, NULL::VARCHAR AS disposition, NULL::VARCHAR AS reason, "
-    "NULL::INTEGER AS deliveries, NULL::TIMESTAMPTZ AS first_delivered, "
-    "NULL::TIMESTAMPTZ AS done, NULL::BIGINT AS latency_ms",
-    "metrics": "NULL::VARCHAR AS run, NULL::TIMESTAMPTZ AS minute, NULL::VARCHAR AS shard, "
-    "NULL::BIGINT AS invocations, NULL::BIGINT AS errors, NULL::BIGINT AS throttles, "
-    "NULL::BIGINT AS iterator_age_ms, NULL::BIGINT AS concurrent_executions, "
-    "NULL::BIGINT AS processed, NULL::BIGINT AS discarded, NULL::BIGINT AS dead_lettered, "
-    "NULL::BIGINT AS offset_lag",
+# The Parquet views and the schema each has; with no run (or no capture) given, a view still
+# exists with these columns (and its run/capture label first).
+VIEW_SCHEMAS: dict[str, pa.Schema] = {
+    "records": pa.schema(CORE_FIELDS),
+    "invocations": INVOCATIONS,
+    "outcomes": RECORDS,
+    "metrics": METRICS,
 }
+
+
+def _duckdb_type(kind: pa.DataType) -> str:
+    """The DuckDB name of a run-table column type."""
+    if pa.types.is_list(kind):
+        return _duckdb_type(kind.value_type) + "[]"
+    if pa.types.is_timestamp(kind):
+        return "TIMESTAMPTZ"
+    names = {
+        pa.int64(): "BIGINT",
+        pa.int32(): "INTEGER",
+        pa.string(): "VARCHAR",
+        pa.binary(): "BLOB",
+    }
+    return names[kind]
+
+
+def _empty_select(label: str, schema: pa.Schema) -> str:
+    columns = [f"NULL::VARCHAR AS {label}"]
+    columns += [f'NULL::{_duckdb_type(f.type)} AS "{f.name}"' for f in schema]
+    return ", ".join(columns)
 
 
 # ---------------------------------------------------------------------- sources
@@ -479,7 +488,9 @@ def _lit(text: str) -> str:
 def _union(view: str, label: str, parts: Sequence[tuple[str, str]]) -> str:
     """CREATE VIEW over several Parquet sources, each tagged with its run or capture name."""
     if not parts:
-        return f"CREATE VIEW {view} AS SELECT {_EMPTY_SQL[view]} WHERE false"
+        return (
+            f"CREATE VIEW {view} AS SELECT {_empty_select(label, VIEW_SCHEMAS[view])} WHERE false"
+        )
     selects = [
         f"SELECT {_lit(name)} AS {label}, * FROM read_parquet({_lit(source)})"
         for name, source in parts

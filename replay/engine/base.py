@@ -19,9 +19,11 @@ import pyarrow as pa
 
 from replay import events
 from replay.config import EsmConfig
+from replay.engine.log import InvocationLog
 from replay.engine.options import EngineOptions
 from replay.engine.scheduler import Scheduler
 from replay.formats.capture import Capture
+from replay.formats.runfiles import RECORDS
 from replay.function import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -70,49 +72,6 @@ class EngineRun:
     end_ms: int
     events: int
     queue_metrics: pa.Table | None = None  # per-minute source gauges (SQS queue depth, Kafka lag)
-
-
-class InvocationLog:
-    """Rows of invocations.parquet, appended once per attempt (when it ends)."""
-
-    COLUMNS = (
-        "invocation", "batch", "parent_batch", "shard", "lane", "start", "end", "records", "bytes",
-        "first_seq", "last_seq", "attempt", "cause", "result", "failed_items", "function_error",
-        "request_id", "iterator_age_ms", "next", "rule",
-    )  # fmt: skip
-    START = 5  # index of "start" in a row
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
-
-    def add(self, *values: Any) -> None:
-        """Append one attempt; ``values`` follow COLUMNS without the leading ``invocation``."""
-        self.rows.append((len(self.rows), *values))
-
-    def start_order(self) -> list[int]:
-        """Attempts are logged when they end; DESIGN numbers them in the order they started."""
-        order = sorted(range(len(self.rows)), key=lambda i: self.rows[i][self.START])  # stable
-        self.rows = [(n, *self.rows[i][1:]) for n, i in enumerate(order)]
-        return order
-
-    def table(self) -> pa.Table:
-        """The log as an Arrow table with the run format's types."""
-        ts = pa.timestamp("ms", tz="UTC")
-        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.COLUMNS)
-        c = dict(zip(self.COLUMNS, columns, strict=True))
-        types = {
-            "invocation": pa.int64(), "batch": pa.int64(), "parent_batch": pa.int64(),
-            "shard": pa.string(), "lane": pa.int32(), "start": pa.int64(), "end": pa.int64(),
-            "records": pa.int32(), "bytes": pa.int64(), "first_seq": pa.string(),
-            "last_seq": pa.string(), "attempt": pa.int32(), "cause": pa.string(),
-            "result": pa.string(), "failed_items": pa.int32(), "function_error": pa.string(),
-            "request_id": pa.string(), "iterator_age_ms": pa.int64(), "next": pa.string(),
-            "rule": pa.string(),
-        }  # fmt: skip
-        arrays = {name: pa.array(c[name], types[name]) for name in self.COLUMNS}
-        arrays["start"] = arrays["start"].cast(ts)
-        arrays["end"] = arrays["end"].cast(ts)
-        return pa.table(arrays)
 
 
 @dataclass(frozen=True)
@@ -189,8 +148,6 @@ class EngineBase:
         self.needs_seen = any(f.times is not None for f in model.faults)
         self.handler = resolve_handler(model.handler) if model.handler else None
         self.matched = self._filter_mask()
-        # each logged attempt's rows: invocations.parquet ``record_rows`` (which records it carried)
-        self.attempt_rows: list[np.ndarray] = []
         self.disabled = tuple(sorted((int(a), int(b)) for a, b in disabled if b > a))
         self._setup()
 
@@ -363,12 +320,8 @@ class EngineBase:
         self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
         if self.progress:
             self.progress(self.resolved, self.n)
-        order = self.log.start_order()
-        invocations = self.log.table()
-        rows = [self.attempt_rows[i] for i in order]
-        invocations = invocations.append_column("record_rows", _list_column(rows))
         return EngineRun(
-            invocations=invocations,
+            invocations=self.log.table(),
             records=self._records_table(),
             destinations=tuple(self.destinations),
             blocks={s: tuple(union(v)) for s, v in blocks.items()},
@@ -379,35 +332,39 @@ class EngineBase:
         )
 
     def _records_table(self) -> pa.Table:
-        ts = pa.timestamp("ms", tz="UTC")
         reasons = np.array([*self.reasons, None], dtype=object)
         first = np.where(self.first_delivered == NEVER, NO_TIME, self.first_delivered)
         done = self.done
         processed = self.disp == DISPOSITION_CODE[Disposition.PROCESSED]
         latency = np.where(processed, done - self.arrival, NO_TIME)
-        return pa.table(
-            {
-                "shard": self.table.column("shard"),
-                "seq": self.table.column("seq"),
-                "pos": self.table.column("pos"),
-                "disposition": pa.array(
-                    np.array(DISPOSITIONS, dtype=object)[self.disp], pa.string()
-                ),
-                "reason": pa.array(reasons[self.reason], pa.string()),
-                "deliveries": pa.array(self.deliveries, pa.int32()),
-                "first_delivered": pa.array(first, pa.int64(), mask=first == NO_TIME).cast(ts),
-                "done": pa.array(done, pa.int64(), mask=done == NO_TIME).cast(ts),
-                "latency_ms": pa.array(latency, pa.int64(), mask=latency == NO_TIME),
-            }
-        )
+        columns: dict[str, Any] = {
+            "shard": self.table.column("shard"),
+            "seq": self.table.column("seq"),
+            "pos": self.table.column("pos"),
+            "disposition": np.array(DISPOSITIONS, dtype=object)[self.disp],
+            "reason": reasons[self.reason],
+            "deliveries": self.deliveries,
+            "first_delivered": _nullable(first),
+            "done": _nullable(done),
+            "latency_ms": _nullable(latency),
+        }
+        return _table(RECORDS, columns)
 
 
-def _list_column(rows: list[np.ndarray]) -> pa.Array:
-    """A list<int64> column from one index array per attempt, built without Python lists."""
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
-    values = np.concatenate(rows).astype(np.int64) if rows else np.empty(0, np.int64)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
+def _nullable(values: np.ndarray) -> pa.Array:
+    """int64 values with NO_TIME as null."""
+    return pa.array(values, pa.int64(), mask=values == NO_TIME)
+
+
+def _table(schema: pa.Schema, columns: dict[str, Any]) -> pa.Table:
+    """A run table from its schema: each column cast to the schema's type, in its order."""
+    arrays = [
+        columns[f.name].cast(f.type)
+        if isinstance(columns[f.name], pa.Array | pa.ChunkedArray)
+        else pa.array(columns[f.name], f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _span(rows: np.ndarray) -> tuple[int, int]:

@@ -749,28 +749,28 @@ class SqsEngine(EngineBase):
              nxt: str, rule: str, request_id: str | None = None) -> None:  # fmt: skip
         rows = receive.rows
         n = len(rows)
-        self.attempt_rows.append(rows)
         redelivery = n and bool((receive.receipts > 1).any())
         self.log.add(
-            receive.id,
-            None,
-            self.queue_name,
-            receive.slot,
-            start,
-            self.sched.now,
-            n,
-            receive.nbytes,
-            self.seqs[rows[0]] if n else None,
-            self.seqs[rows[-1]] if n else None,
-            receive.attempts,
-            "retry" if redelivery else "new",
-            result,
-            failed,
-            function_error,
-            request_id,
-            start - int(self.arrival[rows].min()) if n else None,
-            nxt,
-            rule,
+            batch=receive.id,
+            parent_batch=None,
+            shard=self.queue_name,
+            lane=receive.slot,
+            start=start,
+            end=self.sched.now,
+            records=n,
+            bytes=receive.nbytes,
+            first_seq=self.seqs[rows[0]] if n else None,
+            last_seq=self.seqs[rows[-1]] if n else None,
+            attempt=receive.attempts,
+            cause="retry" if redelivery else "new",
+            result=result,
+            failed_items=failed,
+            function_error=function_error,
+            request_id=request_id,
+            iterator_age_ms=start - int(self.arrival[rows].min()) if n else None,
+            next=nxt,
+            rule=rule,
+            record_rows=rows,
         )
 
 

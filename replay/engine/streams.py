@@ -767,27 +767,27 @@ class StreamEngine(EngineBase):
         request_id, nbytes = att.request_id, att.nbytes
         rows = batch.rows
         n = len(rows)
-        self.attempt_rows.append(rows)
         self.log.add(
-            batch.id,
-            batch.parent,
-            lane.shard,
-            lane.lane,
-            start,
-            end,
-            n,
-            nbytes,
-            self.seqs[rows[0]] if n else None,
-            self.seqs[rows[-1]] if n else None,
-            batch.attempts,
-            batch.cause,
-            result,
-            failed,
-            function_error,
-            request_id,
-            start - int(self.arrival[rows[-1]]) if n else None,
-            nxt,
-            rule,
+            batch=batch.id,
+            parent_batch=batch.parent,
+            shard=lane.shard,
+            lane=lane.lane,
+            start=start,
+            end=end,
+            records=n,
+            bytes=nbytes,
+            first_seq=self.seqs[rows[0]] if n else None,
+            last_seq=self.seqs[rows[-1]] if n else None,
+            attempt=batch.attempts,
+            cause=batch.cause,
+            result=result,
+            failed_items=failed,
+            function_error=function_error,
+            request_id=request_id,
+            iterator_age_ms=start - int(self.arrival[rows[-1]]) if n else None,
+            next=nxt,
+            rule=rule,
+            record_rows=rows,
         )
 
 

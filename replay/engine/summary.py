@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from replay.config import EsmConfig
 from replay.engine.base import EngineRun
+from replay.formats.runfiles import METRICS, QUEUE_GAUGES, TIMESTAMP
 from replay.timeutil import iso_ms
 
 MINUTE = 60_000
@@ -145,7 +146,7 @@ def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
     age_all = cat("iterator_age_ms")
     table = pa.table(
         {
-            "minute": pa.array(cat("minute"), pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            "minute": pa.array(cat("minute"), pa.int64()).cast(TIMESTAMP),
             "shard": pa.array(shard_names, pa.string()),
             "invocations": pa.array(cat("invocations"), pa.int64()),
             "errors": pa.array(cat("errors"), pa.int64()),
@@ -161,14 +162,6 @@ def metrics_table(result: EngineRun, config: EsmConfig) -> pa.Table:
     return _with_queue_gauges(table, result.queue_metrics)
 
 
-QUEUE_GAUGES = (
-    "messages_visible",
-    "messages_not_visible",
-    "age_of_oldest_message_ms",
-    "concurrency_target",
-)
-
-
 def _with_queue_gauges(table: pa.Table, gauges: pa.Table | None) -> pa.Table:
     """SQS gauges sampled once a minute by the engine, joined on the minute (null for streams)."""
     if gauges is not None and "shard" in gauges.column_names:  # per-partition gauges (Kafka lag)
@@ -177,14 +170,11 @@ def _with_queue_gauges(table: pa.Table, gauges: pa.Table | None) -> pa.Table:
         )
         gauges = None
     if gauges is None or not gauges.num_rows:
-        for name in QUEUE_GAUGES:
-            table = table.append_column(name, pa.nulls(table.num_rows, pa.int64()))
+        for gauge in QUEUE_GAUGES:
+            table = table.append_column(gauge.name, pa.nulls(table.num_rows, gauge.type))
     else:
         table = table.join(gauges, keys="minute", join_type="left outer")
-    order = ["minute", "shard", "invocations", "errors", "throttles", "iterator_age_ms",
-             "concurrent_executions", "processed", "discarded", "dead_lettered", "offset_lag",
-             *QUEUE_GAUGES]  # fmt: skip
-    return table.select(order).sort_by([("shard", "ascending"), ("minute", "ascending")])
+    return table.select(METRICS.names).sort_by([("shard", "ascending"), ("minute", "ascending")])
 
 
 def _per_partition(shards: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -22,6 +22,81 @@ from replay.errors import UserError
 from replay.formats.atomic import atomic_directory
 from replay.formats.capture import filesystem, is_uri
 
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+
+# One schema per run table: the engine builds its tables from these, the writer writes them, the
+# query layer's empty views and docs/run-format.md's column tables follow them (a test checks the
+# docs). Adding a column is adding it here (and to the docs); the engine passes it by name.
+INVOCATIONS = pa.schema(
+    [
+        ("invocation", pa.int64()),
+        ("batch", pa.int64()),
+        ("parent_batch", pa.int64()),
+        ("shard", pa.string()),
+        ("lane", pa.int32()),
+        ("start", TIMESTAMP),
+        ("end", TIMESTAMP),
+        ("records", pa.int32()),
+        ("bytes", pa.int64()),
+        ("first_seq", pa.string()),
+        ("last_seq", pa.string()),
+        ("attempt", pa.int32()),
+        ("cause", pa.string()),
+        ("result", pa.string()),
+        ("failed_items", pa.int32()),
+        ("function_error", pa.string()),
+        ("request_id", pa.string()),
+        ("iterator_age_ms", pa.int64()),
+        ("next", pa.string()),
+        ("rule", pa.string()),
+        ("record_rows", pa.list_(pa.int64())),
+    ]
+)
+RECORDS = pa.schema(
+    [
+        ("shard", pa.string()),
+        ("seq", pa.string()),
+        ("pos", pa.int64()),
+        ("disposition", pa.string()),
+        ("reason", pa.string()),
+        ("deliveries", pa.int32()),
+        ("first_delivered", TIMESTAMP),
+        ("done", TIMESTAMP),
+        ("latency_ms", pa.int64()),
+    ]
+)
+# Per-minute source gauges: SQS queue depth (sampled by the SQS engine) and Kafka lag.
+QUEUE_GAUGES = pa.schema(
+    [
+        ("messages_visible", pa.int64()),
+        ("messages_not_visible", pa.int64()),
+        ("age_of_oldest_message_ms", pa.int64()),
+        ("concurrency_target", pa.int64()),
+    ]
+)
+METRICS = pa.schema(
+    [
+        ("minute", TIMESTAMP),
+        ("shard", pa.string()),
+        ("invocations", pa.int64()),
+        ("errors", pa.int64()),
+        ("throttles", pa.int64()),
+        ("iterator_age_ms", pa.int64()),
+        ("concurrent_executions", pa.int64()),
+        ("processed", pa.int64()),
+        ("discarded", pa.int64()),
+        ("dead_lettered", pa.int64()),
+        ("offset_lag", pa.int64()),
+        *QUEUE_GAUGES,
+    ]
+)
+# The Parquet run tables by file name (destinations.jsonl is JSON: docs/run-format.md).
+TABLES: dict[str, pa.Schema] = {
+    "invocations.parquet": INVOCATIONS,
+    "records.parquet": RECORDS,
+    "metrics.parquet": METRICS,
+}
+
 RUN_FORMAT = "esm-replay.run/1"
 RUN_JSON = "run.json"
 RUN_FILES = (
