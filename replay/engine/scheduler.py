@@ -1,8 +1,15 @@
-"""The virtual clock: a heap of (time, sequence, callback) with insertion-order tie-breaking.
+"""The virtual clock: a heap of (time, priority, sequence, callback) — SimPy's ``core.py`` idea,
+without processes.
 
-This is the whole of the simulation's notion of time (SimPy's ``core.py`` idea, without processes):
-callbacks run in time order, and callbacks scheduled for the same millisecond run in the order they
-were scheduled, which is what makes every replay deterministic. There is no wall clock here.
+Callbacks run in time order; at the same millisecond a lower ``priority`` runs first, and equal
+priorities run in the order they were scheduled (the tie-break counter), which is what makes every
+replay deterministic. There is no wall clock here.
+
+``at()`` returns a :class:`Handle`; ``handle.cancel()`` withdraws a callback that has not run (a
+lane's stale wake-up, a flush superseded by a new window). A cancelled entry still leaves the heap
+in its turn and counts in :attr:`Scheduler.events`, so that figure (in run.json) does not depend on
+whether an engine cancelled a timer or let it find nothing to do. ``peek()`` and ``step()`` let
+tests and the TUI single-step a replay.
 """
 
 from __future__ import annotations
@@ -13,6 +20,23 @@ from collections.abc import Callable
 from typing import Any
 
 Callback = Callable[..., None]
+DEFAULT_PRIORITY = 0
+
+
+class Handle:
+    """A scheduled callback; cancel it to withdraw it before it runs."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """The callback will not run (cancelling one that already ran does nothing)."""
+        self.cancelled = True
+
+
+_Entry = tuple[int, int, int, Handle, Callback, tuple[Any, ...]]
 
 
 class Scheduler:
@@ -23,12 +47,32 @@ class Scheduler:
     def __init__(self, start_ms: int) -> None:
         self.now = start_ms
         self.events = 0
-        self._heap: list[tuple[int, int, Callback, tuple[Any, ...]]] = []
+        self._heap: list[_Entry] = []
         self._counter = itertools.count()
 
-    def at(self, time_ms: int, callback: Callback, *args: Any) -> None:
+    def at(
+        self, time_ms: int, callback: Callback, *args: Any, priority: int = DEFAULT_PRIORITY
+    ) -> Handle:
         """Run ``callback(*args)`` at ``time_ms`` (never earlier than now)."""
-        heapq.heappush(self._heap, (max(time_ms, self.now), next(self._counter), callback, args))
+        handle = Handle()
+        entry = (max(time_ms, self.now), priority, next(self._counter), handle, callback, args)
+        heapq.heappush(self._heap, entry)
+        return handle
+
+    def peek(self) -> int | None:
+        """The time of the next entry (cancelled or not), or None when nothing is scheduled."""
+        return self._heap[0][0] if self._heap else None
+
+    def step(self) -> bool:
+        """Take the next entry off the heap and run it unless cancelled; False when empty."""
+        if not self._heap:
+            return False
+        time_ms, _, _, handle, callback, args = heapq.heappop(self._heap)
+        self.now = time_ms
+        self.events += 1
+        if not handle.cancelled:
+            callback(*args)
+        return True
 
     def run(
         self, until_ms: int | None = None, on_step: Callable[[int], None] | None = None
@@ -40,13 +84,14 @@ class Scheduler:
             if until_ms is not None and time_ms > until_ms:
                 self.now = until_ms
                 return
-            _, _, callback, args = heapq.heappop(heap)
+            _, _, _, handle, callback, args = heapq.heappop(heap)
             self.now = time_ms
             self.events += 1
-            callback(*args)
+            if not handle.cancelled:
+                callback(*args)
             if on_step is not None and not self.events & 0x3FF:
                 on_step(self.now)
 
     def pending(self) -> int:
-        """How many callbacks are scheduled."""
+        """How many entries are scheduled (cancelled ones included until their turn)."""
         return len(self._heap)
