@@ -776,7 +776,7 @@ REQUEST_FIELDS = {
 
 
 def test_every_request_field_is_recognised() -> None:
-    from replay.config import _REQUEST
+    from replay.config.shapes import _REQUEST
 
     assert _REQUEST.members is not None
     assert set(_REQUEST.members) == REQUEST_FIELDS
@@ -813,7 +813,7 @@ def _compare(ours: Any, theirs_name: str, shapes: dict[str, Any], path: str) -> 
 def test_embedded_model_matches_installed_botocore() -> None:
     """The copy in replay/config.py (which may not import botocore) equals botocore's model:
     Create ∪ Update request members, every range, length and enum."""
-    from replay.config import _REQUEST
+    from replay.config.shapes import _REQUEST
 
     shapes = _botocore_shapes()
     create = shapes["CreateEventSourceMappingRequest"]["members"]
@@ -826,7 +826,7 @@ def test_embedded_model_matches_installed_botocore() -> None:
 
 
 def test_every_response_field_is_accepted() -> None:
-    from replay.config import _REQUEST, _RESPONSE_ONLY
+    from replay.config.shapes import _REQUEST, _RESPONSE_ONLY
 
     shapes = _botocore_shapes()
     response = set(shapes["EventSourceMappingConfiguration"]["members"])
