@@ -27,7 +27,7 @@ configuration passes through them:
   botocore);
 * :mod:`~replay.config.check` — the shape check (``ValidationException``);
 * :mod:`~replay.config.families` — source families, applicability, ARNs;
-* :mod:`~replay.config.rules` — the cross-field rules (``InvalidParameterValueException``) and
+* :mod:`~replay.config.constraints` — the cross-field rules (``InvalidParameterValueException``) and
   :func:`check_function_fit`;
 * :mod:`~replay.config.defaults` — the per-family defaults and the build of the
   :class:`EsmConfig`; :func:`default_config`;
@@ -37,11 +37,11 @@ configuration passes through them:
 
 from __future__ import annotations
 
+from replay.config.constraints import DEFAULT_MAX_FILTERS, check_function_fit
 from replay.config.defaults import default_config
 from replay.config.families import source_kind_of_arn
 from replay.config.model import EsmConfig, ProvisionedPollers, StartingPosition
 from replay.config.read import load_config, parse_config
-from replay.config.rules import DEFAULT_MAX_FILTERS, check_function_fit
 
 __all__ = [
     "DEFAULT_MAX_FILTERS",

@@ -2,7 +2,7 @@
 
 :data:`_DEFAULTS` is the one statement of what AWS fills in for an omitted field, per source
 family. :func:`_build` reads it to turn a checked document into an :class:`EsmConfig`, the rules of
-:mod:`replay.config.rules` read it where a check depends on a value the document may leave out,
+:mod:`replay.config.constraints` read it where a check depends on a value the document may leave out,
 and :func:`default_config` is :func:`_build` of an empty document.
 """
 

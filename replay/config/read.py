@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from replay.config.check import _check_struct, _prune
+from replay.config.constraints import _HARD_MAX_FILTERS, DEFAULT_MAX_FILTERS, _check_rules
 from replay.config.defaults import _build
 from replay.config.families import _resolve_family
 from replay.config.messages import _OWN, _Ctx, _one_line
 from replay.config.model import EsmConfig
 from replay.config.overrides import _apply_overrides
-from replay.config.rules import _HARD_MAX_FILTERS, DEFAULT_MAX_FILTERS, _check_rules
 from replay.config.shapes import _REQUEST, _RESPONSE_ONLY, _TF_RESOURCE
 from replay.config.terraform import _from_terraform
 from replay.errors import ConfigError
