@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from replay.analysis.pareto import RESULTS, figures, pareto_front
 from replay.analysis.query import uniform_column
+from replay.assignments import split_assignment
 from replay.errors import UserError
 from replay.formats.capture import capture_fingerprint
 from replay.formats.runfiles import read_run
@@ -87,10 +88,10 @@ def parse_vary(text: str) -> tuple[str, tuple[str, ...]]:
     Raises:
         UserError: no ``=``, no key, or no value.
     """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key or not raw:
+    pair = split_assignment(text, need_value=True)
+    if pair is None:
         raise UserError(f"--vary {text!r}: expected Key=value1,value2,... (e.g. BatchSize=10,100)")
+    key, raw = pair
     return key, tuple(v.strip() for v in raw.split(","))
 
 

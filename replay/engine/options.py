@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from replay.assignments import closest, split_assignment
 from replay.errors import UserError
 
 # Calibrated on K12: one always-failing record with MaximumRecordAgeInSeconds 60 was invoked
@@ -93,12 +94,15 @@ def parse_option(options: EngineOptions, assignment: str) -> EngineOptions:
     Raises:
         UserError: unknown option or a value outside what it allows.
     """
-    name, sep, raw = assignment.partition("=")
-    name = name.strip().replace("-", "_")
     known = [f.name for f in fields(options)]
-    if not sep or name not in known:
+    pair = split_assignment(assignment)
+    name, raw = (pair[0].replace("-", "_"), pair[1]) if pair else ("", "")
+    if name not in known:
+        guess = closest(name, known) if name else None
+        hint = f"; did you mean {guess}?" if guess else ""
         raise UserError(
             f"--option {assignment!r}: expected NAME=VALUE with NAME one of {', '.join(known)}"
+            + hint
         )
     current = getattr(options, name)
     value: Any
