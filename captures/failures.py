@@ -10,12 +10,16 @@ SQS and SNS destinations receive metadata only: a shard and a sequence range (Ki
 offsets per partition (Kafka). :func:`failure_view` puts the failures and the captured records in a
 DuckDB connection and joins them: ``failure_records`` holds one row per captured record that a
 failure record names (shard + sequence range, compared as integers), with its payload.
+
+Opening SNS envelopes and reading the stored records back are :mod:`replay.formats.failures`'s, the
+one reader the query views, compare and explain use too.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,11 +27,11 @@ import pyarrow as pa
 
 from captures.aws import Arn, AwsOptions, aws_errors
 from captures.common import StopFlag
-from captures.writer import read_bytes, update_manifest, write_bytes_atomic
+from captures.writer import update_manifest, write_bytes_atomic
 from replay.errors import UserError
 from replay.formats.capture import filesystem, read_capture, read_manifest
+from replay.formats.failures import FAILURES_FILE, FailureRecord, observed_failures, unwrap
 
-FAILURES_FILE = "observed/failures.jsonl"
 VISIBILITY_S = 300  # how long messages stay hidden while the destination queue is read
 _SEQ_WIDTH = 64  # sequence numbers compared as zero-padded text: Kinesis uses 56 digits
 
@@ -39,18 +43,6 @@ class FailureResult:
     records: int
     destination: str
     conditions: dict[str, int]
-
-
-def _unwrap(body: str) -> Any:
-    """A destination message body as the failure record (an SNS envelope is opened)."""
-    doc = json.loads(body)
-    if (
-        isinstance(doc, dict)
-        and doc.get("Type") == "Notification"
-        and isinstance(doc.get("Message"), str)
-    ):
-        return json.loads(doc["Message"])
-    return doc
 
 
 def _from_s3(aws: AwsOptions, uri: str) -> list[Any]:
@@ -103,7 +95,8 @@ def _from_sqs(aws: AwsOptions, queue_ref: str, *, move: bool, force: bool) -> li
         with aws_errors(f"sqs destination {queue.name}: restoring visibility"):
             sqs.restore(client, queue, handles)
     ordered = sorted(bodies.items(), key=lambda kv: (kv[1][0], kv[0]))
-    return [_unwrap(body) for _, (_, body) in ordered]
+    # A body is the failure record, or an SNS envelope around it (non-raw delivery).
+    return [unwrap(json.loads(body)) for _, (_, body) in ordered]
 
 
 def capture_failures(
@@ -145,70 +138,45 @@ def capture_failures(
     return FailureResult(len(records), destination, dict(conditions))
 
 
-def read_failures(capture_path: str) -> list[dict[str, Any]]:
-    """The failure records stored in a capture (empty when none were captured)."""
-    fs, inner = filesystem(capture_path)
-    raw = read_bytes(fs, f"{inner}/{FAILURES_FILE}")
-    if raw is None:
-        return []
-    return [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+# The ``failures`` view of failure_view: one row per failure record and shard range.
+_RANGE_SCHEMA = pa.schema(
+    [
+        ("failure", pa.int64()),
+        ("condition", pa.string()),
+        ("timestamp", pa.string()),
+        ("shard", pa.string()),
+        ("first_seq", pa.string()),
+        ("last_seq", pa.string()),
+        ("batch_size", pa.int64()),
+        ("record", pa.string()),
+    ]
+)
 
 
-def failure_ranges(records: list[dict[str, Any]]) -> pa.Table:
-    """One row per (failure record, shard range) it names.
+def failure_ranges(records: Sequence[FailureRecord]) -> pa.Table:
+    """One row per (failure record, shard range) it names; a range without a shard is left out
+    (it names no captured record), and so is an SQS message (it names no range).
 
-    Columns: ``failure`` (index in failures.jsonl), ``condition``, ``timestamp``, ``shard``,
-    ``first_seq``, ``last_seq``, ``batch_size``, ``record`` (the failure record as JSON).
+    Columns: ``failure`` (index in failures.jsonl), ``condition``, ``timestamp`` (as the record
+    gives it), ``shard``, ``first_seq``, ``last_seq``, ``batch_size``, ``record`` (the failure record
+    as JSON).
     """
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "failure",
-            "condition",
-            "timestamp",
-            "shard",
-            "first_seq",
-            "last_seq",
-            "batch_size",
-            "record",
-        )
-    }
-
-    def add(i: int, rec: dict[str, Any], shard: str, first: Any, last: Any, size: Any) -> None:
-        cols["failure"].append(i)
-        cols["condition"].append((rec.get("requestContext") or {}).get("condition"))
-        cols["timestamp"].append(rec.get("timestamp"))
-        cols["shard"].append(shard)
-        cols["first_seq"].append(str(first))
-        cols["last_seq"].append(str(last))
-        cols["batch_size"].append(size)
-        cols["record"].append(json.dumps(rec, separators=(",", ":")))
-
-    for i, rec in enumerate(records):
-        info = rec.get("KinesisBatchInfo") or rec.get("DDBStreamBatchInfo")
-        if isinstance(info, dict):
-            add(
-                i,
-                rec,
-                info["shardId"],
-                info["startSequenceNumber"],
-                info["endSequenceNumber"],
-                info.get("batchSize"),
-            )
-            continue
-        kafka = rec.get("KafkaBatchInfo")
-        if isinstance(kafka, dict):
-            for shard, r in (kafka.get("recordsInfo") or {}).items():
-                add(
-                    i,
-                    rec,
-                    shard,
-                    r["firstRecordOffset"],
-                    r["lastRecordOffset"],
-                    kafka.get("batchSize"),
-                )
-    types = {"failure": pa.int64(), "batch_size": pa.int64()}
-    return pa.table({k: pa.array(v, type=types.get(k, pa.string())) for k, v in cols.items()})
+    rows = [
+        {
+            "failure": i,
+            "condition": rec.condition,
+            "timestamp": rec.record.get("timestamp"),
+            "shard": r.shard,
+            "first_seq": r.first_seq,
+            "last_seq": r.last_seq,
+            "batch_size": rec.batch_size,
+            "record": rec.record_json(),
+        }
+        for i, rec in enumerate(records)
+        for r in rec.ranges
+        if r.shard is not None
+    ]
+    return pa.Table.from_pylist(rows, schema=_RANGE_SCHEMA)
 
 
 def failure_view(capture_path: str, con: Any = None) -> Any:
@@ -223,7 +191,7 @@ def failure_view(capture_path: str, con: Any = None) -> Any:
 
     con = con or duckdb.connect()
     records = read_capture(capture_path).records
-    ranges = failure_ranges(read_failures(capture_path))
+    ranges = failure_ranges(observed_failures(capture_path) or [])
     con.register("_esm_replay_records", records)
     con.register("_esm_replay_failures", ranges)
     con.execute("CREATE OR REPLACE VIEW records AS SELECT * FROM _esm_replay_records")

@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from captures.common import ProgressFn, ShardProgress, Window, no_progress
+from captures.common import ProgressFn, ShardProgress, Window, no_progress, parse_assignments
 from captures.redact import Redactor
 from captures.writer import DEFAULT_FLUSH_ROWS, CaptureComplete, CaptureWriter
 from replay.errors import UserError
@@ -65,13 +65,12 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
     Raises:
         UserError: a value without ``=``.
     """
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--kafka-config {pair!r}: expected KEY=VALUE (a librdkafka setting)")
-        out[key.strip()] = value
-    return out
+    return parse_assignments(
+        pairs,
+        lambda pair: UserError(
+            f"--kafka-config {pair!r}: expected KEY=VALUE (a librdkafka setting)"
+        ),
+    )
 
 
 def consumer(opts: KafkaOptions) -> Any:

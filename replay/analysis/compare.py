@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from replay.analysis.query import FailureRecord, observed_failures, read_failures, run_capture_path
+from replay.analysis.query import run_capture_path
 from replay.analysis.text import duration, usd
+from replay.formats.failures import FailureRecord, observed_failures, read_failures
 from replay.formats.runfiles import RunResult
 from replay.timeutil import iso_ms
 

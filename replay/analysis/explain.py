@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from replay.analysis.query import FailureRecord, observed_failures, read_failures, run_capture_path
+from replay.analysis.query import run_capture_path
 from replay.analysis.text import duration
 from replay.errors import UserError
+from replay.formats.failures import FailureRecord, observed_failures, read_failures
 from replay.formats.runfiles import RunResult, read_run
 from replay.timeutil import iso_ms
 

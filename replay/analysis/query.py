@@ -14,7 +14,8 @@ The ``run`` and ``capture`` columns are always there (the directory name, made u
 directories when two share a name), so a query written for one run works unchanged for many.
 
 This module also holds what compare, explain, sweep and report share: finding the sources behind
-paths, locating a run's capture and reading failure records of any source family generically.
+paths and locating a run's capture. Failure records of every source family are read by
+:mod:`replay.formats.failures`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import pyarrow.parquet as pq
 
 from replay.errors import UserError
 from replay.formats.capture import CORE_FIELDS
+from replay.formats.failures import failures_table, observed_failures, parse_iso_ms, read_failures
 from replay.formats.runfiles import INVOCATIONS, METRICS, RECORDS
 from replay.timeutil import iso_ms
 
@@ -45,26 +47,7 @@ if TYPE_CHECKING:
 CAPTURE_MANIFEST = "manifest.json"
 RUN_JSON = "run.json"
 SWEEP_JSON = "sweep.json"
-OBSERVED_FAILURES = Path("observed") / "failures.jsonl"
 FORMATS = ("table", "csv", "json", "parquet")
-
-# The columns of the views built from JSON (destinations, observed failures): one shape for every
-# source family, so a query over a Kinesis run also runs over an SQS one.
-FAILURE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
-    ("line", pa.int64()),
-    ("condition", pa.string()),
-    ("shard", pa.string()),
-    ("first_seq", pa.string()),
-    ("last_seq", pa.string()),
-    ("batch_size", pa.int64()),
-    ("approximate_invoke_count", pa.int64()),
-    ("function_error", pa.string()),
-    ("timestamp", pa.timestamp("ms", tz="UTC")),
-    ("message_id", pa.string()),
-    ("body", pa.string()),
-    ("receive_count", pa.int64()),
-    ("record", pa.string()),
-)
 
 # The Parquet views and the schema each has; with no run (or no capture) given, a view still
 # exists with these columns (and its run/capture label first).
@@ -258,148 +241,6 @@ def _dedup(paths: list[Path], extra: list[Any]) -> tuple[list[Path], list[Any]]:
     return out_p, out_x
 
 
-# ---------------------------------------------------------------------- failure records
-@dataclass(frozen=True)
-class FailureRecord:
-    """What one failure record (on-failure envelope or DLQ message) says, in any source family."""
-
-    line: int
-    condition: str | None
-    shard: str | None
-    first_seq: str | None
-    last_seq: str | None
-    batch_size: int | None
-    approximate_invoke_count: int | None
-    function_error: str | None
-    timestamp_ms: int | None
-    message_id: str | None
-    body: str | None
-    receive_count: int | None
-    record: dict[str, Any]
-
-
-def _unwrap(obj: Any) -> Any:
-    """An SNS notification or SQS message carrying the envelope as text: return the envelope."""
-    if isinstance(obj, dict) and not any(k.endswith("BatchInfo") for k in obj):
-        for key in ("Message", "Body", "body"):
-            text = obj.get(key)
-            if isinstance(text, str) and text.lstrip().startswith("{"):
-                try:
-                    inner = json.loads(text)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(inner, dict) and any(k.endswith("BatchInfo") for k in inner):
-                    return inner
-    return obj
-
-
-def _time_ms(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        d = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=_dt.UTC)
-    return round(d.timestamp() * 1000)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def parse_failure(obj: Any, line: int) -> FailureRecord:
-    """Read the fields every family shares from one failure record.
-
-    Kinesis (``KinesisBatchInfo``), DynamoDB (``DDBStreamBatchInfo``) and Kafka (``KafkaBatchInfo``
-    with ``recordsInfo`` per topic-partition) envelopes name a shard and a sequence/offset range;
-    an SQS dead-letter message (``messageId``, ``body``, ``attributes``) names one message.
-    """
-    obj = _unwrap(obj)
-    record = obj if isinstance(obj, dict) else {"value": obj}
-    info = next(
-        (v for k, v in record.items() if k.endswith("BatchInfo") and isinstance(v, dict)), {}
-    )
-    shard = info.get("shardId")
-    first, last = info.get("startSequenceNumber"), info.get("endSequenceNumber")
-    per_partition = info.get("recordsInfo")
-    if isinstance(per_partition, dict) and per_partition:
-        shard, part = next(iter(per_partition.items()))
-        part = part if isinstance(part, dict) else {}
-        first, last = part.get("firstRecordOffset"), part.get("lastRecordOffset")
-    request = record.get("requestContext") or {}
-    response = record.get("responseContext") or {}
-    attrs = record.get("attributes") or record.get("Attributes") or {}
-    message_id = record.get("messageId") or record.get("MessageId")
-    body = record.get("body", record.get("Body"))
-    return FailureRecord(
-        line=line,
-        condition=request.get("condition"),
-        shard=shard,
-        first_seq=None if first is None else str(first),
-        last_seq=None if last is None else str(last),
-        batch_size=_int(info.get("batchSize")),
-        approximate_invoke_count=_int(request.get("approximateInvokeCount")),
-        function_error=response.get("functionError"),
-        timestamp_ms=_time_ms(record.get("timestamp")),
-        message_id=None if message_id is None else str(message_id),
-        body=body if isinstance(body, str) else None,
-        receive_count=_int(attrs.get("ApproximateReceiveCount"))
-        if isinstance(attrs, dict)
-        else None,
-        record=record,
-    )
-
-
-def read_failures(path: Path) -> list[FailureRecord]:
-    """The failure records of a JSON Lines file (destinations.jsonl, observed/failures.jsonl)."""
-    if not path.is_file():
-        return []
-    out: list[FailureRecord] = []
-    with open(path, encoding="utf-8") as fh:
-        for i, text in enumerate(fh):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}: line {i + 1}: not valid JSON ({exc.msg})") from None
-            out.append(parse_failure(obj, i))
-    return out
-
-
-def observed_failures(capture: Path | None) -> list[FailureRecord] | None:
-    """The production failure records a capture holds; None when it holds none."""
-    if capture is None or not (capture / OBSERVED_FAILURES).is_file():
-        return None
-    return read_failures(capture / OBSERVED_FAILURES)
-
-
-def _failure_cell(r: FailureRecord, name: str) -> Any:
-    """One ``FAILURE_FIELDS`` column of a failure record (most are its attribute of that name)."""
-    if name == "timestamp":
-        return r.timestamp_ms
-    if name == "record":
-        return json.dumps(r.record, separators=(",", ":"))
-    return getattr(r, name)
-
-
-def failures_table(label: str, value: str, records: Sequence[FailureRecord]) -> pa.Table:
-    """The rows of ``destinations`` / ``observed_failures`` for one run or capture."""
-    cols = {name: [_failure_cell(r, name) for r in records] for name, _ in FAILURE_FIELDS}
-    arrays = [pa.array([value] * len(records), pa.string())]
-    for name, typ in FAILURE_FIELDS:
-        if name == "timestamp":
-            arrays.append(pa.array(cols[name], pa.int64()).cast(typ))
-        else:
-            arrays.append(pa.array(cols[name], typ))
-    return pa.Table.from_arrays(arrays, names=[label, *(n for n, _ in FAILURE_FIELDS)])
-
-
 # ---------------------------------------------------------------------- runs view
 _DISPOSITIONS = ("processed", "discarded", "filtered", "dead-lettered", "unprocessed")
 _RESULTS = (
@@ -425,8 +266,8 @@ def run_row(ref: RunRef) -> dict[str, Any]:
         "config_source": meta.get("config_source"),
         "overrides": json.dumps(meta.get("overrides") or []),
         "seed": meta.get("seed"),
-        "start": _time_ms(meta.get("start")),
-        "end": _time_ms(meta.get("end")),
+        "start": parse_iso_ms(meta.get("start")),
+        "end": parse_iso_ms(meta.get("end")),
         "function_name": fn.get("name"),
         "memory_mb": fn.get("memory_mb"),
         "timeout_ms": fn.get("timeout_ms"),

@@ -26,10 +26,10 @@ from replay.analysis.compare import (
     compare_runs,
     estimate_cost,
 )
-from replay.analysis.query import parse_failure
 from replay.cli.main import app
 from replay.engine.runner import replay
 from replay.formats.capture import write_capture
+from replay.formats.failures import parse_failure
 from replay.formats.runfiles import read_run
 from replay.testing import make_capture, rec
 

@@ -1,0 +1,176 @@
+"""The import itself: read every file, resolve the source, arrange the records, write the capture.
+
+Nothing is written unless every record of every file is valid (and
+:func:`replay.formats.capture.write_capture` writes atomically).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from captures.importers.documents import FORM_LABELS, parse_file
+from captures.importers.identity import kafka_identity, sqs_identity, stream_identity
+from captures.importers.sink import Sink, arrange, build_table
+from replay.errors import CaptureError, ImportFormatError
+from replay.events import record_sizes
+from replay.formats.capture import Capture, Manifest, conform, write_capture
+from replay.vocabulary import SourceKind
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What ``capture import`` produced.
+
+    Attributes:
+        capture: the capture as written.
+        records: records in the capture (after dropping duplicates).
+        duplicates: records dropped because their shard and sequence number were seen before.
+        files: input files read.
+        notes: one-line remarks for the user (forms detected, defaults taken, duplicates).
+    """
+
+    capture: Capture
+    records: int
+    duplicates: int
+    files: int
+    notes: tuple[str, ...]
+
+
+def _import(
+    paths: Sequence[str | os.PathLike[str]],
+    source: SourceKind,
+    arn: str | None,
+    shard: str | None,
+    region: str | None,
+    source_settings: Mapping[str, Any] | None,
+    bootstrap_servers: str | None,
+) -> tuple[Manifest, pa.Table, int, tuple[str, ...]]:
+    """:func:`import_files` plus the notes for the user (forms detected, defaults, duplicates)."""
+    if not paths:
+        raise ImportFormatError("no input files given")
+    if shard is not None and not source.is_stream:
+        raise ImportFormatError(
+            f"--shard: {source.value} records name their own shard (the queue, or topic-partition)"
+        )
+    if source_settings and source is not SourceKind.SQS:
+        raise ImportFormatError(f"--source-setting: {source.value} sources take no settings here")
+    if bootstrap_servers is not None and source is not SourceKind.KAFKA:
+        raise ImportFormatError(f"--bootstrap-servers applies to kafka sources, not {source.value}")
+    sink = Sink()
+    notes: list[str] = []
+    for p in paths:
+        path = Path(p)
+        form, count = parse_file(path, source, sink)
+        notes.append(f"{path}: {FORM_LABELS[form]}, {count} records")
+    if not sink.seq:
+        raise ImportFormatError(f"no records in {', '.join(str(p) for p in paths)}")
+    if source is SourceKind.SQS:
+        identity = sqs_identity(sink, arn, region, source_settings or {})
+    elif source is SourceKind.KAFKA:
+        identity = kafka_identity(sink, arn, region, bootstrap_servers, notes)
+    else:
+        identity = stream_identity(sink, source, arn, shard, region, notes)
+    table, duplicates, conflicting = arrange(
+        build_table(sink, source, identity.shards), source, identity.source.fifo
+    )
+    if duplicates:
+        same = "message id" if source is SourceKind.SQS else "shard and sequence number"
+        if source is SourceKind.KAFKA:
+            same = "topic, partition and offset"
+        notes.append(f"{duplicates} duplicate records (same {same}) were dropped")
+    if conflicting:
+        notes.append(f"{conflicting} of those differed in content from the record kept (the first)")
+    if sink.tombstones:
+        notes.append(
+            f"{len(sink.tombstones)} records have a null value (tombstones) and were stored with "
+            f"an empty one (first: {sink.tombstones[0]})"
+        )
+    table = conform(table.append_column("size", record_sizes(table, identity.ctx)), source)
+    manifest = Manifest(source=identity.source, function=identity.function, created_by="import")
+    return manifest, table, duplicates, tuple(notes)
+
+
+def import_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    source: SourceKind,
+    arn: str | None = None,
+    shard: str | None = None,
+    region: str | None = None,
+    source_settings: Mapping[str, Any] | None = None,
+    bootstrap_servers: str | None = None,
+) -> tuple[Manifest, pa.Table, int]:
+    """Read AWS JSON files into a manifest and a records table, validating everything.
+
+    Records are ordered per shard as the ESM reads them (streams and Kafka: by sequence number or
+    offset compared as integers; SQS: by SentTimestamp, then FIFO SequenceNumber); ``pos`` is the
+    0-based rank within the shard; a record seen before (same shard and sequence number or offset;
+    SQS: same message id) is dropped. ``size`` comes from :func:`replay.events.record_sizes`.
+
+    Args:
+        paths: input files: Lambda event JSON (object, array or JSON Lines), AWS CLI output
+            (kinesis/dynamodbstreams get-records, sqs receive-message) or kcat -J output.
+        source: the source kind the files hold.
+        arn: the stream, queue or MSK cluster ARN; optional when the records carry it (then it
+            must match). For SQS, ``source_settings["QueueArn"]`` may give it too.
+        shard: shard id for stream records that carry none (DynamoDB records, Kinesis CLI output).
+        region: the region; must match the ARN's when given.
+        source_settings: SQS queue settings by AWS attribute name (``VisibilityTimeout``,
+            ``RedrivePolicy``, ``FifoQueue``, ``DelaySeconds``, ``MessageRetentionPeriod``,
+            ``ContentBasedDeduplication``, and ``QueueArn``), as text (``--source-setting K=V``,
+            :func:`read_queue_attributes`) or typed; stored typed in ``manifest.source.settings``.
+        bootstrap_servers: Kafka: the cluster's bootstrap servers (``host:port,...``); must match
+            the events' ``bootstrapServers`` when both are given.
+
+    Returns:
+        The manifest, the records table (capture schema plus nothing else), duplicates dropped.
+
+    Raises:
+        ImportFormatError: one line naming the file, record and problem.
+    """
+    manifest, table, duplicates, _ = _import(
+        paths, source, arn, shard, region, source_settings, bootstrap_servers
+    )
+    return manifest, table, duplicates
+
+
+def import_to_capture(
+    paths: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    source: SourceKind,
+    arn: str | None = None,
+    shard: str | None = None,
+    region: str | None = None,
+    overwrite: bool = False,
+    source_settings: Mapping[str, Any] | None = None,
+    bootstrap_servers: str | None = None,
+) -> ImportResult:
+    """Import AWS JSON files and write them as a capture at ``out`` (atomically).
+
+    Arguments as for :func:`import_files`.
+
+    Raises:
+        ImportFormatError: an input file is malformed (nothing is written).
+        CaptureError: ``out`` exists and ``overwrite`` is false.
+    """
+    target = Path(out)
+    if target.exists() and not overwrite:
+        raise CaptureError(f"{target}: already exists; choose another output or remove it")
+    manifest, table, duplicates, notes = _import(
+        paths, source, arn, shard, region, source_settings, bootstrap_servers
+    )
+    capture = write_capture(target, manifest, table, overwrite=overwrite)
+    return ImportResult(
+        capture=capture,
+        records=capture.records.num_rows,
+        duplicates=duplicates,
+        files=len(paths),
+        notes=notes,
+    )
