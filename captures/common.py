@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from replay.assignments import split_assignment
 from replay.errors import UserError
 from replay.timeutil import parse_time
 
@@ -97,24 +96,3 @@ class StopFlag:
 def seq_int(seq: str) -> int:
     """A sequence number or offset as an integer (any width: Kinesis uses 56 digits)."""
     return int(seq)
-
-
-def parse_assignments(pairs: Iterable[str], invalid: Callable[[str], Exception]) -> dict[str, str]:
-    """``["K=V", ...]`` as a mapping: names stripped, values as given after the first ``=``, a
-    repeated name keeping its last value.
-
-    Args:
-        invalid: the error for an item without ``=`` or with an empty name (given the item), so
-            that each option keeps its own error class and wording.
-
-    Raises:
-        Exception: ``invalid(pair)`` for the first such item.
-    """
-    out: dict[str, str] = {}
-    for pair in pairs:
-        assignment = split_assignment(pair)
-        if assignment is None:
-            raise invalid(pair)
-        key, value = assignment
-        out[key] = value
-    return out

@@ -27,9 +27,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from captures.common import ProgressFn, ShardProgress, Window, no_progress, parse_assignments
+from captures.common import ProgressFn, ShardProgress, Window, no_progress
 from captures.redact import Redactor
 from captures.writer import DEFAULT_FLUSH_ROWS, CaptureComplete, CaptureWriter
+from replay.assignments import parse_assignments
 from replay.errors import UserError
 from replay.events import EventContext
 from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture

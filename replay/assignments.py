@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def split_assignment(text: str, *, need_value: bool = False) -> tuple[str, str] | None:
@@ -41,3 +41,24 @@ def closest(name: str, known: Iterable[str], *, blind: bool = True) -> str | Non
         return by_norm[wanted]
     match = difflib.get_close_matches(wanted, list(by_norm), n=1, cutoff=0.6)
     return by_norm[match[0]] if match else None
+
+
+def parse_assignments(pairs: Iterable[str], invalid: Callable[[str], Exception]) -> dict[str, str]:
+    """``["K=V", ...]`` as a mapping: names stripped, values as given after the first ``=``, a
+    repeated name keeping its last value.
+
+    Args:
+        invalid: the error for an item without ``=`` or with an empty name (given the item), so
+            that each option keeps its own error class and wording.
+
+    Raises:
+        Exception: ``invalid(pair)`` for the first such item.
+    """
+    out: dict[str, str] = {}
+    for pair in pairs:
+        assignment = split_assignment(pair)
+        if assignment is None:
+            raise invalid(pair)
+        key, value = assignment
+        out[key] = value
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+from typing import Any
 
 from replay.errors import UserError
 
@@ -85,3 +86,16 @@ def parse_spans(values: list[str], *, field: str) -> tuple[tuple[int, int], ...]
         if a2 < b1:
             raise UserError(f"{field}: spans overlap; give each disabled period once")
     return tuple(spans)
+
+
+def parse_iso_ms(value: Any) -> int | None:
+    """ISO-8601 text (``Z`` or an offset; naive means UTC) as epoch ms; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        d = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=_dt.UTC)
+    return round(d.timestamp() * 1000)

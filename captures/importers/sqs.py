@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from captures.common import parse_assignments
 from captures.importers.fields import (
     LAMBDA,
     RECEIVE,
@@ -25,7 +24,7 @@ from captures.importers.fields import (
     utf8_bytes,
 )
 from captures.importers.sink import Sink
-from replay.assignments import closest
+from replay.assignments import closest, parse_assignments
 from replay.errors import ImportFormatError
 from replay.vocabulary import SourceKind
 

@@ -37,9 +37,9 @@ import pyarrow.parquet as pq
 
 from replay.errors import UserError
 from replay.formats.capture import CORE_FIELDS
-from replay.formats.failures import failures_table, observed_failures, parse_iso_ms, read_failures
+from replay.formats.failures import failures_table, observed_failures, read_failures
 from replay.formats.runfiles import INVOCATIONS, METRICS, RECORDS
-from replay.timeutil import iso_ms
+from replay.timeutil import iso_ms, parse_iso_ms
 
 if TYPE_CHECKING:
     import duckdb

@@ -17,7 +17,6 @@ Nothing here imports the engine, boto3 or the capture agents.
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import json
 import os
@@ -30,6 +29,7 @@ import pyarrow.fs as pafs
 
 from replay.errors import UserError
 from replay.formats.capture import filesystem
+from replay.timeutil import parse_iso_ms
 
 FAILURES_FILE = "observed/failures.jsonl"
 """Where a capture keeps production's failure records (relative to the capture)."""
@@ -127,19 +127,6 @@ def unwrap(obj: Any) -> Any:
         if sns_message or (isinstance(inner, dict) and _names_batch(inner)):
             return inner
     return obj
-
-
-def parse_iso_ms(value: Any) -> int | None:
-    """ISO-8601 text (``Z`` or an offset; naive means UTC) as epoch ms; None for anything else."""
-    if not isinstance(value, str):
-        return None
-    try:
-        d = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=_dt.UTC)
-    return round(d.timestamp() * 1000)
 
 
 def _int(value: Any) -> int | None:
