@@ -156,3 +156,16 @@ class Arn:
 
     def __str__(self) -> str:
         return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+def named_arn(
+    aws: AwsOptions, text: str, service: str, refusal: str, *, resource_prefix: str = ""
+) -> tuple[Arn | None, AwsOptions]:
+    """When ``text`` is an ARN: its parts (refused unless of ``service`` with a resource starting
+    ``resource_prefix``: "TEXT: REFUSAL") and the options in its region; else (None, aws)."""
+    arn = Arn.parse(text)
+    if arn is None:
+        return None, aws
+    if arn.service != service or not arn.resource.startswith(resource_prefix):
+        raise UserError(f"{text}: {refusal}")
+    return arn, aws.with_region(arn.region)

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from captures.aws import Arn, AwsOptions, aws_errors
+from captures.aws import Arn, AwsOptions, aws_errors, named_arn
 from captures.common import ProgressFn, ShardProgress, StopFlag, no_progress
 from captures.redact import Redactor
 from captures.writer import CaptureComplete, CaptureWriter
@@ -84,11 +84,8 @@ class Queue:
 
 def resolve_queue(aws: AwsOptions, queue: str) -> tuple[Queue, Any, AwsOptions]:
     """Find a queue by name, URL or ARN; return it, an SQS client and the options used."""
-    arn = Arn.parse(queue)
-    if arn is not None:
-        if arn.service != "sqs":
-            raise UserError(f"{queue}: not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)")
-        aws = aws.with_region(arn.region)
+    refusal = "not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)"
+    arn, aws = named_arn(aws, queue, "sqs", refusal)
     client = aws.client("sqs")
     with aws_errors(f"sqs queue {queue}"):
         if queue.startswith(("https://", "http://")):

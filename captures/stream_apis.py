@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from captures.aws import Arn, AwsOptions, aws_errors
+from captures.aws import Arn, AwsOptions, aws_errors, named_arn
 from captures.common import Window
 from captures.importers.dynamodb import parse_dynamodb_record
 from captures.importers.sink import Sink, build_table
@@ -178,11 +178,8 @@ def resolve_kinesis(
     aws: AwsOptions, stream: str, *, page_limit: int, window: Window
 ) -> tuple[StreamTarget, AwsOptions]:
     """Find the stream (name or ARN) and its settings; the ARN's region wins over none given."""
-    arn = Arn.parse(stream)
-    if arn is not None:
-        if arn.service != "kinesis" or not arn.resource.startswith("stream/"):
-            raise UserError(f"{stream}: not a Kinesis stream ARN (arn:aws:kinesis:...:stream/NAME)")
-        aws = aws.with_region(arn.region)
+    refusal = "not a Kinesis stream ARN (arn:aws:kinesis:...:stream/NAME)"
+    arn, aws = named_arn(aws, stream, "kinesis", refusal, resource_prefix="stream/")
     client = aws.client("kinesis")
     with aws_errors(f"kinesis stream {stream}"):
         kwargs = {"StreamARN": stream} if arn else {"StreamName": stream}
@@ -265,11 +262,7 @@ def resolve_dynamodb(
     aws: AwsOptions, table_or_stream: str, *, page_limit: int
 ) -> tuple[StreamTarget, AwsOptions]:
     """Find the table's latest stream (or the stream ARN given) and its settings."""
-    arn = Arn.parse(table_or_stream)
-    if arn is not None:
-        if arn.service != "dynamodb":
-            raise UserError(f"{table_or_stream}: not a DynamoDB table or stream ARN")
-        aws = aws.with_region(arn.region)
+    arn, aws = named_arn(aws, table_or_stream, "dynamodb", "not a DynamoDB table or stream ARN")
     streams = aws.client("dynamodbstreams")
     stream_arn = table_or_stream if arn is not None and "/stream/" in arn.resource else None
     if stream_arn is None:
