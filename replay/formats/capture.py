@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from replay import __version__
 from replay.errors import CaptureError
-from replay.formats.atomic import atomic_directory
+from replay.formats.atomic import atomic_directory, check_target
 from replay.vocabulary import SourceKind
 
 CAPTURE_FORMAT = "esm-replay.capture/1"
@@ -333,8 +333,7 @@ def write_capture(
     if is_uri(path):
         return _write_capture_uri(os.fspath(path), manifest, records, overwrite=overwrite)
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise CaptureError(f"{target}: already exists; choose another output or pass --overwrite")
+    check_target(target, kind="capture", overwrite=overwrite, error=CaptureError)
     table = sort_records(conform(records, manifest.source.kind))
     _check_unique(table)
     manifest = replace(manifest, shards=shard_infos(table, manifest.shards))
@@ -342,7 +341,7 @@ def write_capture(
         manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
     if manifest.window_end_ms is None and table.num_rows:
         manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
-    with atomic_directory(target, overwrite=overwrite, error=CaptureError) as tmp:
+    with atomic_directory(target, overwrite=overwrite, kind="capture", error=CaptureError) as tmp:
         (tmp / RECORDS_DIR).mkdir()
         pq.write_table(
             table,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from replay.errors import UserError
-from replay.formats.atomic import atomic_directory
+from replay.formats.atomic import atomic_directory, check_target
 from replay.formats.capture import filesystem, is_uri
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
@@ -139,9 +140,14 @@ def run_exists(path: str | os.PathLike[str]) -> bool:
     return bool(fs.get_file_info(f"{inner}/{RUN_JSON}").type != pafs.FileType.NotFound)
 
 
-def refuse_existing(out: str | os.PathLike[str], overwrite: bool) -> None:
-    """A run never replaces an existing output unless asked to."""
-    if run_exists(out) and not overwrite:
+def refuse_existing(
+    out: str | os.PathLike[str], overwrite: bool, protect: Sequence[str | os.PathLike[str]] = ()
+) -> None:
+    """A run replaces an existing output only when asked to, and then only a run directory, never
+    one that holds ``protect`` (its capture): :func:`replay.formats.atomic.check_target`."""
+    if not is_uri(out):
+        check_target(Path(out), kind="run", overwrite=overwrite, protect=protect)
+    elif run_exists(out) and not overwrite:
         raise UserError(
             f"{display_path(out)}: already exists; choose another output or pass --overwrite"
         )
@@ -151,8 +157,10 @@ def write_run(run: RunResult, *, overwrite: bool) -> None:
     """Write the five run files atomically: a temporary sibling renamed into place, or, on S3
     (no rename), uploads with run.json last — a reader that finds run.json finds the whole run."""
     out = run.path
+    capture = run.meta.get("capture", {}).get("path")
     if not is_uri(out):
-        with atomic_directory(out, overwrite=overwrite) as tmp:
+        protect = [capture] if capture else []
+        with atomic_directory(out, overwrite=overwrite, kind="run", protect=protect) as tmp:
             _write_run_files(tmp, run)
         return
     refuse_existing(out, overwrite)
