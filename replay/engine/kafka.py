@@ -34,7 +34,6 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.config import check_function_fit
 from replay.engine import destinations
 from replay.engine.base import UNRESOLVED, EngineRun
 from replay.engine.polling import PollingEngine, Track
@@ -78,8 +77,6 @@ class KafkaEngine(PollingEngine[Consumer]):
             raise ValueError(f"KafkaEngine replays Kafka captures, not {self.kind}")
         super()._setup()
         config = self.config
-        # B88: a Kafka ESM refuses a function whose timeout is over 14 minutes
-        check_function_fit(config, function_timeout_s=self.fn.timeout_ms / 1000)
         self.provisioned = config.provisioned is not None
         self.partitions: list[Partition] = []
         self.consumers_target = 1
