@@ -179,9 +179,9 @@ class EngineBase:
         """B52–B54, B71, B80: evaluate FilterCriteria once per record, in chunks of event records."""
         if not self.config.filter_patterns:
             return np.ones(self.n, dtype=bool)
-        from replay.filters import FilterSet, match_records
+        from replay.filters import match_records
 
-        filters = FilterSet.from_texts(self.config.filter_patterns)
+        filters = self.config.filter_set  # parsed once, when the configuration was validated
         mask = np.empty(self.n, dtype=bool)
         step = 50_000
         for lo in range(0, self.n, step):
