@@ -7,12 +7,17 @@ role); nothing here ever reads, stores or prints them, and no capture field is f
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from replay.errors import UserError
+
+# Optional dependencies: module -> (distribution, extra of esm-replay that installs it).
+OPTIONAL = {"boto3": ("boto3", "aws"), "confluent_kafka": ("confluent-kafka", "kafka")}
 
 # Errors that mean "try again later" rather than "you asked for something wrong".
 THROTTLES = frozenset(
@@ -25,6 +30,41 @@ THROTTLES = frozenset(
         "KMSThrottlingException",
     }
 )
+
+
+def install_command(extra: str) -> str:
+    """The pip command that adds ``extra`` to this installation of esm-replay.
+
+    From a clone (the packages live in a source tree with esm-replay's ``pyproject.toml``, as with
+    ``pip install -e .``): ``pip install -e '.[EXTRA]'``, run in that tree; from a wheel:
+    ``pip install 'esm-replay[EXTRA]'``.
+    """
+    root = Path(__file__).resolve().parent.parent
+    try:
+        clone = 'name = "esm-replay"' in (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        clone = False
+    if clone:
+        return f"pip install -e '.[{extra}]' (in {root})"
+    return f"pip install 'esm-replay[{extra}]'"
+
+
+def require(module: str, what: str) -> None:
+    """Make sure the optional dependency ``module`` (``boto3``, ``confluent_kafka``) imports.
+
+    Raises:
+        UserError: it is not installed (or cannot be imported): one line naming ``what`` needs it
+            and the exact install command.
+    """
+    dist, extra = OPTIONAL[module]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == module
+        why = "is not installed" if missing else f"cannot be imported ({exc})"
+        raise UserError(
+            f"{what} needs {dist}, which {why}; install it with: {install_command(extra)}"
+        ) from None
 
 
 class NetworkError(UserError):
@@ -54,7 +94,12 @@ class AwsOptions:
         return AwsOptions(self.endpoint_url, self.profile, region, self.max_attempts)
 
     def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` (thread-safe once created)."""
+        """A boto3 client for ``service`` (thread-safe once created).
+
+        Raises:
+            UserError: boto3 is not installed, the profile does not exist, or no region is known.
+        """
+        require("boto3", f"AWS access ({service})")
         import boto3
         import botocore.config
         import botocore.exceptions

@@ -13,13 +13,18 @@ retried for its failed entries only, which therefore cannot overtake a later rec
 
 Pacing: ``rate`` records per second, or ``speed`` × the original timing (2 = twice as fast), or as
 fast as the target accepts when neither is given.
+
+Safety: the capture's own source (the stream, queue or topic it was read from) is refused as a
+target unless ``to_source`` is set: re-sending would add a second copy of every record to it.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +32,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from captures.aws import Arn, AwsOptions, aws_errors, is_throttle, user_error
-from captures.kafka import KafkaOptions
+from captures.aws import Arn, AwsOptions, aws_errors, is_throttle, require, user_error
+from captures.kafka import BrokerErrors, KafkaOptions, kafka_errors, producer, topic_metadata
 from replay.errors import UserError
-from replay.formats.capture import read_capture
+from replay.formats.capture import SourceInfo, read_capture
 from replay.vocabulary import SourceKind
 
 _LIMITS = {"kinesis": (500, 5 * 1024 * 1024), "sqs": (10, 1024 * 1024), "kafka": (1000, 1 << 60)}
@@ -44,10 +49,11 @@ class Target:
     name: str
     bootstrap: str | None = None
     region: str | None = None
+    account: str | None = None
 
 
-def parse_target(text: str) -> Target:
-    """Parse ``--to``.
+def parse_target(text: str, *, bootstrap: str | None = None) -> Target:
+    """Parse ``--to`` (``bootstrap``: the Kafka servers when the URI does not name them).
 
     Raises:
         UserError: not a Kinesis stream ARN, SQS queue ARN/URL or kafka:// URI.
@@ -56,17 +62,78 @@ def parse_target(text: str) -> Target:
         rest = text[len("kafka://") :]
         if "/" in rest:
             boot, _, topic = rest.rpartition("/")
-            return Target("kafka", topic, bootstrap=boot or None)
-        return Target("kafka", rest)
+            return Target("kafka", topic, bootstrap=boot or bootstrap)
+        return Target("kafka", rest, bootstrap=bootstrap)
     if text.startswith(("https://", "http://")):
-        return Target("sqs", text)
+        _, account, region = _queue_identity(text)
+        return Target("sqs", text, region=region, account=account)
     arn = Arn.parse(text)
     if arn is not None and arn.service == "kinesis" and arn.resource.startswith("stream/"):
-        return Target("kinesis", arn.resource.split("/", 1)[1], region=arn.region)
+        name = arn.resource.split("/", 1)[1]
+        return Target("kinesis", name, region=arn.region, account=arn.account)
     if arn is not None and arn.service == "sqs":
-        return Target("sqs", text, region=arn.region)
+        return Target("sqs", text, region=arn.region, account=arn.account)
     raise UserError(
         f"--to {text!r}: expected a Kinesis stream ARN, an SQS queue ARN or URL, or kafka://TOPIC"
+    )
+
+
+_SQS_HOST_REGION = re.compile(r"^(?:sqs\.([a-z0-9-]+)\.|([a-z0-9-]+)\.queue\.)amazonaws\.")
+
+
+def _queue_identity(text: str) -> tuple[str, str | None, str | None]:
+    """(name, account, region) of an SQS queue ARN or URL (None: the text does not say)."""
+    arn = Arn.parse(text)
+    if arn is not None:
+        return arn.resource, arn.account or None, arn.region or None
+    url = urllib.parse.urlsplit(text)
+    segments = [seg for seg in url.path.split("/") if seg]
+    name = segments[-1] if segments else ""
+    account = segments[-2] if len(segments) >= 2 else None
+    m = _SQS_HOST_REGION.match(url.hostname or "")
+    return name, account, (m.group(1) or m.group(2)) if m else None
+
+
+def _servers(text: str) -> set[str]:
+    return {s.strip().lower() for s in text.split(",") if s.strip()}
+
+
+def is_own_source(source: SourceInfo, target: Target) -> bool:
+    """Whether ``target`` is the stream, queue or topic ``source`` describes.
+
+    Kinesis and SQS: the same name, and the same account and region wherever both are known.
+    Kafka: the same topic on a cluster sharing a bootstrap server with the capture's (a capture
+    whose servers are unknown, e.g. an imported MSK event, never matches).
+    """
+
+    def same(a: str | None, b: str | None) -> bool:
+        return not a or not b or a == b
+
+    if target.kind == "kafka":
+        if source.kind is not SourceKind.KAFKA or source.name != target.name:
+            return False
+        servers = str(source.settings.get("BootstrapServers") or "")
+        return bool(target.bootstrap and _servers(servers) & _servers(target.bootstrap))
+    arn = Arn.parse(source.arn or "")
+    if arn is None:
+        return False
+    if target.kind == "kinesis":
+        return (
+            source.kind is SourceKind.KINESIS
+            and arn.resource == f"stream/{target.name}"
+            and same(arn.region, target.region)
+            and same(arn.account, target.account)
+        )
+    if source.kind is not SourceKind.SQS:
+        return False
+    name, account, region = _queue_identity(target.name)
+    return arn.resource == name and same(arn.account, account) and same(arn.region, region)
+
+
+def _own_source_error(capture: str, to: str) -> UserError:
+    return UserError(
+        f"inject: {to} is where {capture} was captured from; sending its records there again "
+        "adds a second copy of each: pass --to-source to do it anyway"
     )
 
 
@@ -91,6 +158,13 @@ class Plan:
     rate: float | None
     speed: float | None
     original_s: float
+    source: SourceInfo | None = None
+    to: str = ""
+
+    @property
+    def own_source(self) -> bool:
+        """Whether the target is the capture's own source (refused unless ``to_source``)."""
+        return self.source is not None and is_own_source(self.source, self.target)
 
     @property
     def duration_s(self) -> float:
@@ -116,6 +190,11 @@ class Plan:
             "  order: per key as captured; keys, groups, attributes and headers kept",
             f"  calls: {len(self.batches)} {calls} (a batch never holds two records of one key)",
             f"  pacing: {pacing}",
+            *(
+                ["  target: the capture's own source (--execute refuses it without --to-source)"]
+                if self.own_source
+                else []
+            ),
         ]
 
 
@@ -134,9 +213,16 @@ def _order(records: pa.Table) -> pa.Table:
 
 
 def plan_inject(
-    capture_path: str, to: str, *, rate: float | None = None, speed: float | None = None
+    capture_path: str,
+    to: str,
+    *,
+    rate: float | None = None,
+    speed: float | None = None,
+    bootstrap: str | None = None,
 ) -> Plan:
     """Compute the injection plan (nothing is sent).
+
+    ``bootstrap``: the Kafka servers of a ``kafka://TOPIC`` target (from ``--bootstrap``).
 
     Raises:
         UserError: a bad target, both or invalid pacing options, or a source/target mismatch.
@@ -145,7 +231,7 @@ def plan_inject(
         raise UserError("inject: give --rate or --speed, not both")
     if (rate is not None and rate <= 0) or (speed is not None and speed <= 0):
         raise UserError("inject: --rate and --speed must be positive")
-    target = parse_target(to)
+    target = parse_target(to, bootstrap=bootstrap)
     capture = read_capture(capture_path)
     kind = capture.kind
     if kind is SourceKind.DYNAMODB:
@@ -184,7 +270,19 @@ def plan_inject(
         batches.append(Batch(tuple(current), due(current[0])))
     span = (float(due_ms[-1]) - origin) / 1000.0 if len(due_ms) else 0.0
     nkeys = len(set(keys))
-    return Plan(capture_path, target, kind, records, tuple(batches), nkeys, rate, speed, span)
+    return Plan(
+        capture_path,
+        target,
+        kind,
+        records,
+        tuple(batches),
+        nkeys,
+        rate,
+        speed,
+        span,
+        source=capture.manifest.source,
+        to=to,
+    )
 
 
 @dataclass(frozen=True)
@@ -201,9 +299,18 @@ def execute(
     aws: AwsOptions,
     kafka: KafkaOptions | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    to_source: bool = False,
 ) -> InjectResult:
-    """Send the planned batches, paced; retries only failed entries (throttling backs off)."""
-    sender = _sender(plan, aws, kafka)
+    """Send the planned batches, paced; retries only failed entries (throttling backs off).
+
+    Raises:
+        UserError: the target is the capture's own source and ``to_source`` is not set (checked
+            before anything is sent), or the target cannot be reached.
+    """
+    if plan.own_source and not to_source:
+        raise _own_source_error(plan.capture, plan.to or plan.target.name)
+    sender = _sender(plan, aws, kafka, to_source=to_source)
     start = time.monotonic()
     sent = retried = 0
     cols = {name: plan.records.column(name).to_pylist() for name in plan.records.column_names}
@@ -232,13 +339,25 @@ def execute(
 Sender = Callable[[dict[str, list[Any]], list[int]], list[int]]
 
 
-def _sender(plan: Plan, aws: AwsOptions, kafka: KafkaOptions | None) -> Sender:
+def _sender(plan: Plan, aws: AwsOptions, kafka: KafkaOptions | None, *, to_source: bool) -> Sender:
     t = plan.target
+    if t.kind in ("kinesis", "sqs"):
+        require("boto3", f"inject into {'Kinesis' if t.kind == 'kinesis' else 'SQS'}")
     if t.kind == "kinesis":
         return _kinesis_sender(aws.with_region(t.region), t.name)
     if t.kind == "sqs":
-        return _sqs_sender(aws.with_region(t.region), t.name, plan.kind)
-    return _kafka_sender(kafka or KafkaOptions(), t)
+        sender, arn = _sqs_sender(aws.with_region(t.region), t.name, plan.kind)
+        source_arn = plan.source.arn if plan.source is not None else None
+        if not to_source and source_arn and arn == source_arn:
+            raise _own_source_error(plan.capture, plan.to or t.name)
+        return sender
+    opts = kafka or KafkaOptions()
+    if t.bootstrap:
+        opts = KafkaOptions(t.bootstrap, opts.settings)
+    effective = Target("kafka", t.name, bootstrap=opts.servers)
+    if not to_source and plan.source is not None and is_own_source(plan.source, effective):
+        raise _own_source_error(plan.capture, plan.to or t.name)
+    return _KafkaSender(opts, t.name)
 
 
 def _kinesis_sender(aws: AwsOptions, stream: str) -> Sender:
@@ -277,7 +396,8 @@ def _sqs_attributes(text: str | None) -> dict[str, Any]:
     return out
 
 
-def _sqs_sender(aws: AwsOptions, queue: str, kind: SourceKind) -> Sender:
+def _sqs_sender(aws: AwsOptions, queue: str, kind: SourceKind) -> tuple[Sender, str]:
+    """The sender, and the queue's ARN as SQS gives it."""
     from captures.sqs import resolve_queue
 
     q, client, _ = resolve_queue(aws, queue)
@@ -304,20 +424,23 @@ def _sqs_sender(aws: AwsOptions, queue: str, kind: SourceKind) -> Sender:
             resp = client.send_message_batch(QueueUrl=q.url, Entries=entries)
         return [rows[int(f["Id"])] for f in resp.get("Failed", [])]
 
-    return send
+    return send, q.arn
 
 
 class _KafkaSender:
     """Produces with idempotence (per-partition order survives retries inside librdkafka)."""
 
     def __init__(self, opts: KafkaOptions, topic: str) -> None:
-        from confluent_kafka import Producer
-
         self.topic = topic
-        self.producer = Producer(opts.config(**{"enable.idempotence": True, "linger.ms": 5}))
-        meta = self.producer.list_topics(topic, timeout=10).topics.get(topic)
+        self.opts = opts
+        broker_errors = BrokerErrors()
+        self.producer = producer(
+            opts, broker_errors, **{"enable.idempotence": True, "linger.ms": 5}
+        )
+        meta = topic_metadata(self.producer, opts.servers, topic, broker_errors)
         if meta is None or meta.error is not None:
-            raise UserError(f"kafka topic {topic!r}: not found")
+            why = meta.error.str() if meta is not None else "not found"
+            raise UserError(f"Kafka {opts.servers}: topic {topic!r}: {why}")
         self.partitions = len(meta.partitions)
         self.errors: list[str] = []
 
@@ -335,7 +458,8 @@ class _KafkaSender:
                 kwargs["headers"] = [
                     (n, bytes(v)) for h in json.loads(headers) for n, v in h.items()
                 ]
-            self.producer.produce(self.topic, on_delivery=self._delivered, **kwargs)
+            with kafka_errors(self.opts, f"topic {self.topic!r}: produce"):
+                self.producer.produce(self.topic, on_delivery=self._delivered, **kwargs)
             self.producer.poll(0)
         return []
 
@@ -347,9 +471,3 @@ class _KafkaSender:
         left = self.producer.flush(30)
         if left or self.errors:
             raise UserError(f"kafka topic {self.topic!r}: {left} unsent, errors: {self.errors[:1]}")
-
-
-def _kafka_sender(opts: KafkaOptions, target: Target) -> Sender:
-    if target.bootstrap:
-        opts = KafkaOptions(target.bootstrap, opts.settings)
-    return _KafkaSender(opts, target.name)

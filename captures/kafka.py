@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
+from captures.aws import require
 from captures.common import ProgressFn, ShardProgress, Window, no_progress
 from captures.redact import Redactor
 from captures.writer import DEFAULT_FLUSH_ROWS, CaptureComplete, CaptureWriter
@@ -38,6 +41,13 @@ from replay.vocabulary import SourceKind
 
 TIMESTAMP_TYPES = {1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
 _BATCH = 5000
+METADATA_TIMEOUT_S = 10.0
+# librdkafka logs every failed connection attempt (hundreds of lines for an unreachable broker);
+# they go here, where nothing prints them, unless --kafka-config debug=... asks for them.
+_LIBRDKAFKA_LOG = logging.getLogger("captures.kafka.librdkafka")
+_LIBRDKAFKA_LOG.addHandler(logging.NullHandler())
+_LIBRDKAFKA_LOG.propagate = False
+_ALL_BROKERS_DOWN = -187  # KafkaError._ALL_BROKERS_DOWN
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,107 @@ class KafkaOptions:
         conf.update(extra)
         return conf
 
+    @property
+    def servers(self) -> str:
+        """The bootstrap servers, as given (for messages)."""
+        return str(self.config()["bootstrap.servers"])
+
+
+class BrokerErrors:
+    """librdkafka's ``error_cb``: what the client reported, for a one-line message."""
+
+    def __init__(self) -> None:
+        self.errors: list[Any] = []
+
+    def __call__(self, err: Any) -> None:
+        if len(self.errors) < 100:
+            self.errors.append(err)
+
+    @property
+    def give_up(self) -> bool:
+        """Every broker is down, or the error is fatal (bad credentials, TLS): retrying is futile."""
+        return any(e.code() == _ALL_BROKERS_DOWN or e.fatal() for e in self.errors)
+
+    def reason(self) -> str | None:
+        """The first error that says what failed (rather than "1/1 brokers are down")."""
+        for e in self.errors:
+            if e.code() != _ALL_BROKERS_DOWN:
+                return str(e.str())
+        return str(self.errors[0].str()) if self.errors else None
+
+
+def _client(cls_name: str, opts: KafkaOptions, errors: BrokerErrors, **extra: Any) -> Any:
+    """A confluent-kafka ``Consumer`` or ``Producer`` that reports errors to ``errors`` and keeps
+    librdkafka's log quiet.
+
+    Raises:
+        UserError: confluent-kafka is missing, or the configuration is refused.
+    """
+    import confluent_kafka
+
+    conf = opts.config(**extra)
+    conf.setdefault("error_cb", errors)
+    if "debug" not in conf:
+        conf.setdefault("logger", _LIBRDKAFKA_LOG)
+    try:
+        return getattr(confluent_kafka, cls_name)(conf)
+    except confluent_kafka.KafkaException as exc:
+        raise UserError(
+            f"Kafka {opts.servers}: {_kafka_text(exc)} (check --kafka-config)"
+        ) from None
+
+
+def _kafka_text(exc: BaseException) -> str:
+    """The message of a ``KafkaException`` (its KafkaError's text)."""
+    err: Any = exc.args[0] if exc.args else None
+    text = err.str() if hasattr(err, "str") else str(exc)
+    return " ".join(str(text).split())
+
+
+@contextmanager
+def kafka_errors(opts: KafkaOptions, what: str) -> Iterator[None]:
+    """Turn a ``KafkaException`` inside the block into one line naming the servers and ``what``."""
+    from confluent_kafka import KafkaException
+
+    try:
+        yield
+    except KafkaException as exc:
+        raise UserError(f"Kafka {opts.servers}: {what}: {_kafka_text(exc)}") from None
+
+
+def topic_metadata(
+    client: Any,
+    servers: str,
+    topic: str,
+    errors: BrokerErrors,
+    *,
+    timeout: float = METADATA_TIMEOUT_S,
+) -> Any:
+    """The metadata of ``topic`` (None when the cluster does not list it).
+
+    Gives up as soon as librdkafka reports every broker down (or a fatal error), else after
+    ``timeout`` seconds.
+
+    Raises:
+        UserError: the cluster cannot be reached: one line with the servers and the reason.
+    """
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            meta = client.list_topics(
+                topic, timeout=max(0.1, min(1.0, deadline - time.monotonic()))
+            )
+            return meta.topics.get(topic)
+        except KafkaException as exc:
+            client.poll(0)  # serves error_cb
+            if errors.give_up or time.monotonic() >= deadline:
+                reason = errors.reason() or _kafka_text(exc)
+                raise UserError(
+                    f"Kafka {servers}: cannot get the metadata of topic {topic!r}: {reason}"
+                ) from None
+
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
     """``--kafka-config K=V`` values as a dictionary.
@@ -74,21 +185,36 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
     )
 
 
-def consumer(opts: KafkaOptions) -> Any:
-    """A consumer that can only be assigned partitions: no group, no commits."""
-    from confluent_kafka import Consumer
+def consumer(opts: KafkaOptions, errors: BrokerErrors | None = None) -> Any:
+    """A consumer that can only be assigned partitions: no group, no commits.
 
+    Raises:
+        UserError: confluent-kafka is not installed, or the configuration is refused.
+    """
+    require("confluent_kafka", "capture kafka")
     # librdkafka wants a group.id even for assign(); it is never used to join or commit.
-    conf = opts.config(
+    return _client(
+        "Consumer",
+        opts,
+        errors if errors is not None else BrokerErrors(),
         **{
             "group.id": "esm-replay-capture-never-joins",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
-        }
+        },
     )
-    return Consumer(conf)
+
+
+def producer(opts: KafkaOptions, errors: BrokerErrors | None = None, **extra: Any) -> Any:
+    """A producer (``extra``: librdkafka settings on top of ``opts``).
+
+    Raises:
+        UserError: confluent-kafka is not installed, or the configuration is refused.
+    """
+    require("confluent_kafka", "inject into Kafka")
+    return _client("Producer", opts, errors if errors is not None else BrokerErrors(), **extra)
 
 
 @dataclass(frozen=True)
@@ -100,12 +226,11 @@ class PartitionPlan:
     end: int
 
 
-def _partitions(cons: Any, topic: str) -> list[int]:
-    meta = cons.list_topics(topic, timeout=10)
-    t = meta.topics.get(topic)
+def _partitions(cons: Any, servers: str, topic: str, errors: BrokerErrors) -> list[int]:
+    t = topic_metadata(cons, servers, topic, errors)
     if t is None or t.error is not None or not t.partitions:
         why = t.error.str() if t is not None and t.error is not None else "no partitions"
-        raise UserError(f"Kafka topic {topic!r}: {why}")
+        raise UserError(f"Kafka {servers}: topic {topic!r}: {why}")
     return sorted(t.partitions)
 
 
@@ -168,11 +293,24 @@ def _scan(
     return {p: (int(b[0]), int(b[1])) for p, b in bounds.items()}  # type: ignore[arg-type]
 
 
-def plan(cons: Any, topic: str, window: Window, *, scan: bool = False) -> list[PartitionPlan]:
-    """The offset range of every partition for ``window`` (see the module docstring)."""
+def plan(
+    cons: Any,
+    topic: str,
+    window: Window,
+    *,
+    scan: bool = False,
+    opts: KafkaOptions | None = None,
+    errors: BrokerErrors | None = None,
+) -> list[PartitionPlan]:
+    """The offset range of every partition for ``window`` (see the module docstring).
+
+    ``opts`` and ``errors`` (the consumer's) name the servers and the reason when the cluster
+    cannot be reached.
+    """
     from confluent_kafka import TopicPartition
 
-    parts = _partitions(cons, topic)
+    servers = opts.servers if opts is not None else "cluster"
+    parts = _partitions(cons, servers, topic, errors or BrokerErrors())
     marks = {p: cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts}
     starts = {} if scan else _offsets_for_times(cons, topic, parts, window.start_ms)
     ends = {} if scan else _offsets_for_times(cons, topic, parts, window.end_ms + 1)
@@ -258,10 +396,12 @@ def capture_kafka(
         UserError: the cluster or topic cannot be reached; on Ctrl-C the records read so far are
             checkpointed and the message says to ``--resume``.
     """
-    cons = consumer(opts)
+    errors = BrokerErrors()
+    cons = consumer(opts, errors)
     try:
-        plans = plan(cons, topic, window, scan=scan)
-        bootstrap = str(opts.config()["bootstrap.servers"])
+        with kafka_errors(opts, f"topic {topic!r}: reading offsets"):
+            plans = plan(cons, topic, window, scan=scan, opts=opts, errors=errors)
+        bootstrap = opts.servers
         source = SourceInfo(
             kind=SourceKind.KAFKA,
             arn=None,
@@ -302,7 +442,8 @@ def capture_kafka(
             for p in plans
         ]
         try:
-            _read(cons, topic, plans, writer, progress)
+            with kafka_errors(opts, f"topic {topic!r}: reading records (resume with --resume)"):
+                _read(cons, topic, plans, writer, progress)
         except KeyboardInterrupt:
             writer.checkpoint()
             raise UserError(

@@ -1,20 +1,25 @@
 """Redaction: mask or hash chosen values before any record is written (``--redact``).
 
-A rule is ``TARGET`` or ``TARGET=mask|hash``:
+A rule is ``TARGET`` or ``TARGET=METHOD``, METHOD ``mask`` (the default) or ``hash``:
 
 - ``$.a.b[*].c`` — a JSON path into the payload (Kinesis data, SQS body, Kafka value, the
   DynamoDB ``dynamodb`` object); ``*`` matches any key or index.
 - ``attribute:NAME`` — a DynamoDB attribute (in ``Keys``, ``NewImage``, ``OldImage``, at any depth of
   nested maps) or an SQS message attribute.
 - ``header:NAME`` — a Kafka header.
-- ``key`` — the ordering key (partition key, MessageGroupId, Kafka key). Hashing keeps grouping and
-  per-key order, because equal keys hash equally.
+- ``key`` — the ordering key (partition key, MessageGroupId, Kafka key; for DynamoDB the ``Keys``
+  attributes, wherever they appear). Hashing keeps grouping and per-key order, because equal keys
+  hash equally.
+
+The text after the last ``=`` must be a method: ``$.secret=rot13`` is an error, not a path. A target
+that itself contains ``=`` is written with its method spelled out: ``$.a=b=mask``.
 
 ``mask`` writes ``***``. ``hash`` writes ``hmac-sha256:`` and 32 hex digits of HMAC-SHA256 under a key
 taken from an environment variable (``ESM_REPLAY_REDACT_KEY`` by default): stable across captures
 with the same key, not reversible without it. The manifest records the rules and the method, never the
-key or a redacted value. A payload that path rules apply to but that is not JSON is replaced whole
-(fail closed) and counted in the manifest. Digests that would confirm a guessed secret
+key or a redacted value, and lists the rules that matched nothing (``unmatched``): a typo in a path
+must not pass for a redaction. A payload that path rules apply to but that is not JSON is replaced
+whole (fail closed) and counted in the manifest. Digests that would confirm a guessed secret
 (``md5_of_body``, ``md5_of_message_attributes``) are dropped from redacted records.
 """
 
@@ -31,22 +36,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from replay.errors import UserError
+from replay.formats.capture import MANIFEST, RECORDS_DIR, Manifest, filesystem
 from replay.vocabulary import SourceKind
 
 DEFAULT_KEY_ENV = "ESM_REPLAY_REDACT_KEY"
 MASK = "***"
 METHODS = ("mask", "hash")
 _SEGMENT = re.compile(r"\.([^.\[\]]+)|\[(\*|\d+)\]")
+# The source kinds each kind of rule can match (for the hint of an unmatched rule).
+_APPLIES_TO = {
+    "attribute": (SourceKind.DYNAMODB, SourceKind.SQS),
+    "header": (SourceKind.KAFKA,),
+}
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One ``--redact`` rule: what to redact and how."""
+    """One ``--redact`` rule: what to redact and how (``spec``: the rule as the user wrote it)."""
 
     target: str
     method: str = "mask"
+    spec: str = field(default="", compare=False)
 
     @property
     def kind(self) -> str:
@@ -62,6 +76,11 @@ class Rule:
         """The attribute or header name (after ``attribute:`` / ``header:``)."""
         return self.target.split(":", 1)[1] if ":" in self.target else self.target
 
+    @property
+    def text(self) -> str:
+        """The rule as written (``TARGET`` or ``TARGET=METHOD``)."""
+        return self.spec or f"{self.target}={self.method}"
+
     def path(self) -> list[str | int | None]:
         """The JSON path's steps: a key, an index, or None for ``*``."""
         steps: list[str | int | None] = []
@@ -76,16 +95,27 @@ class Rule:
 
 
 def parse_rule(text: str) -> Rule:
-    """Parse one ``--redact`` value.
+    """Parse one ``--redact`` value: ``TARGET`` or ``TARGET=METHOD``.
+
+    Whatever follows the last ``=`` is the method and must be ``mask`` or ``hash``; a target that
+    contains ``=`` itself is written with its method: ``$.a=b=mask``.
 
     Raises:
-        UserError: an unknown target form or method.
+        UserError: an unknown method, target form or an empty name.
     """
-    target, sep, method = text.rpartition("=")
-    if not sep or method not in METHODS:
-        target, method = text, "mask"
+    spec = text.strip()
+    target, sep, method = spec.rpartition("=")
+    if not sep:
+        target, method = spec, "mask"
+    method = method.strip()
     target = target.strip()
-    rule = Rule(target, method)
+    if sep and method not in METHODS:
+        raise UserError(
+            f"--redact {text!r}: unknown method {method!r} after the last '='; the methods are "
+            f"{' and '.join(METHODS)} (a target that contains '=' is written with its method, "
+            f"e.g. {spec + '=mask'!r})"
+        )
+    rule = Rule(target, method, spec)
     if rule.kind == "path":
         if (
             "".join(m.group(0) for m in _SEGMENT.finditer(target[1:])) != target[1:]
@@ -105,12 +135,19 @@ def parse_rule(text: str) -> Rule:
 
 @dataclass(frozen=True)
 class Redactor:
-    """Applies redaction rules to record tables; ``stats`` counts what was done (for the manifest)."""
+    """Applies redaction rules to record tables.
+
+    ``stats`` counts what was done (for the manifest); ``matches`` counts, per rule, the values it
+    replaced, so that a rule that matched nothing is reported (:meth:`unmatched`, :meth:`warnings`).
+    """
 
     rules: tuple[Rule, ...]
     key: bytes | None = None
     key_env: str = DEFAULT_KEY_ENV
     stats: dict[str, int] = field(default_factory=dict)
+    matches: dict[Rule, int] = field(default_factory=dict)
+    # Records seen, and the source kind they were of (for the warnings' hints).
+    seen: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
     def build(specs: list[str], *, key_env: str = DEFAULT_KEY_ENV) -> Redactor | None:
@@ -130,7 +167,8 @@ class Redactor:
         return Redactor(rules, key.encode("utf-8") if key else None, key_env)
 
     def describe(self) -> dict[str, Any]:
-        """The manifest's ``redaction`` object: rules and method, never the key."""
+        """The manifest's ``redaction`` object: rules and method, never the key; ``unmatched``
+        lists the rules that matched nothing in any record."""
         out: dict[str, Any] = {
             "rules": [{"target": r.target, "method": r.method} for r in self.rules],
             "mask": MASK,
@@ -138,7 +176,28 @@ class Redactor:
         if any(r.method == "hash" for r in self.rules):
             out["hash"] = f"hmac-sha256, first 128 bits, key from ${self.key_env} (not stored)"
         out.update(self.stats)
+        out["unmatched"] = [{"target": r.target, "method": r.method} for r in self.unmatched()]
         return out
+
+    def unmatched(self) -> list[Rule]:
+        """The rules that have not replaced a single value."""
+        return [r for r in dict.fromkeys(self.rules) if not self.matches.get(r)]
+
+    def warnings(self) -> list[str]:
+        """One line per rule that matched nothing, with a hint when its kind cannot match."""
+        n = int(self.seen.get("records", 0))
+        kind = self.seen.get("kind")
+        lines = []
+        for rule in self.unmatched():
+            hint = ""
+            kinds = _APPLIES_TO.get(rule.kind)
+            if kinds and kind is not None and kind not in kinds:
+                where = " and ".join(k.value for k in kinds)
+                hint = f" ({rule.kind}: rules apply to {where} records only)"
+            elif rule.kind == "path" and n and self.stats.get("payloads_replaced_whole") == n:
+                hint = " (no payload was JSON; every one was replaced whole)"
+            lines.append(f"warning: --redact {rule.text!r} matched nothing in {n} record(s){hint}")
+        return lines
 
     # ----------------------------------------------------------------- values
 
@@ -158,27 +217,36 @@ class Redactor:
     def _count(self, name: str, n: int = 1) -> None:
         self.stats[name] = self.stats.get(name, 0) + n
 
+    def _matched(self, rule: Rule, n: int) -> int:
+        if n:
+            self.matches[rule] = self.matches.get(rule, 0) + n
+        return n
+
     # ----------------------------------------------------------------- tables
 
     def apply(self, table: pa.Table, kind: SourceKind) -> pa.Table:
         """Redact a batch of records (capture columns) of a source of ``kind``."""
         cols = {name: table.column(name).to_pylist() for name in table.column_names}
         n = table.num_rows
+        self.seen["records"] = int(self.seen.get("records", 0)) + n
+        self.seen["kind"] = kind
         paths = [r for r in self.rules if r.kind == "path"]
         attrs = [r for r in self.rules if r.kind == "attribute"]
+        keys = [r for r in self.rules if r.kind == "key"]
+        ddb_keys = keys if kind is SourceKind.DYNAMODB else []
         for i in range(n):
             changed = False
-            if paths or (attrs and kind is SourceKind.DYNAMODB):
-                changed = self._payload(cols, i, paths, attrs, kind)
+            if paths or (kind is SourceKind.DYNAMODB and (attrs or ddb_keys)):
+                changed = self._payload(cols, i, paths, attrs, ddb_keys, kind)
             if attrs and kind is SourceKind.SQS:
                 changed = self._message_attributes(cols, i, attrs) or changed
             if kind is SourceKind.KAFKA:
                 changed = self._headers(cols, i) or changed
             if changed:
                 self._count("records_redacted")
-        for rule in self.rules:
-            if rule.kind == "key":
-                self._keys(cols, rule.method)
+        if kind is not SourceKind.DYNAMODB:
+            for rule in keys:
+                self._keys(cols, rule)
         arrays = {
             name: pa.array(cols[name], type=table.schema.field(name).type)
             for name in table.column_names
@@ -191,25 +259,41 @@ class Redactor:
         i: int,
         paths: list[Rule],
         attrs: list[Rule],
+        keys: list[Rule],
         kind: SourceKind,
     ) -> bool:
         raw = cols["data"][i]
         try:
             doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            method = "hash" if any(r.method == "hash" for r in paths) else "mask"
+            rules = [*paths, *attrs, *keys]
+            method = "hash" if any(r.method == "hash" for r in rules) else "mask"
             cols["data"][i] = self._replace(raw, method).encode("utf-8")
             self._count("payloads_replaced_whole")
             _drop_digest(cols, i, "md5_of_body")
             return True
         hits = 0
         for rule in paths:
-            hits += _walk(doc, rule.path(), self._replacer(rule.method))
-        if kind is SourceKind.DYNAMODB:
+            hits += self._matched(rule, _walk(doc, rule.path(), self._replacer(rule.method)))
+        if kind is SourceKind.DYNAMODB and isinstance(doc, dict):
+            images = [
+                doc[k] for k in ("Keys", "NewImage", "OldImage") if isinstance(doc.get(k), dict)
+            ]
             for rule in attrs:
-                for image in ("Keys", "NewImage", "OldImage"):
-                    if isinstance(doc.get(image), dict):
-                        hits += self._ddb_attribute(doc[image], rule)
+                for image in images:
+                    hits += self._matched(rule, self._ddb_attribute(image, rule.name, rule.method))
+            # ``key``: the item's key attributes, in Keys and in both images.
+            names = list(doc["Keys"]) if isinstance(doc.get("Keys"), dict) else []
+            for rule in keys:
+                replaced = 0
+                for image in images:
+                    for name in names:
+                        if name in image:
+                            image[name] = {"S": self._replace(image[name], rule.method)}
+                            replaced += 1
+                if replaced:
+                    self._count("keys_redacted")
+                hits += self._matched(rule, replaced)
             if hits and isinstance(doc.get("Keys"), dict) and "key" in cols:
                 cols["key"][i] = json.dumps(
                     doc["Keys"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -220,14 +304,14 @@ class Redactor:
         _drop_digest(cols, i, "md5_of_body")
         return True
 
-    def _ddb_attribute(self, attrs: dict[str, Any], rule: Rule) -> int:
+    def _ddb_attribute(self, attrs: dict[str, Any], name: str, method: str) -> int:
         hits = 0
-        for name, value in attrs.items():
-            if name == rule.name:
-                attrs[name] = {"S": self._replace(value, rule.method)}
+        for attr, value in attrs.items():
+            if attr == name:
+                attrs[attr] = {"S": self._replace(value, method)}
                 hits += 1
             elif isinstance(value, dict) and isinstance(value.get("M"), dict):
-                hits += self._ddb_attribute(value["M"], rule)
+                hits += self._ddb_attribute(value["M"], name, method)
         return hits
 
     def _message_attributes(self, cols: dict[str, list[Any]], i: int, attrs: list[Rule]) -> bool:
@@ -246,7 +330,7 @@ class Redactor:
                     "binaryListValues": [],
                     "dataType": "String",
                 }
-                hits += 1
+                hits += self._matched(rule, 1)
         if hits:
             cols["message_attributes"][i] = _canonical(doc)
             _drop_digest(cols, i, "md5_of_message_attributes")
@@ -264,14 +348,17 @@ class Redactor:
                 for rule in rules:
                     if name == rule.name:
                         entry[name] = list(self._replace(bytes(entry[name]), rule.method).encode())
-                        hits += 1
+                        hits += self._matched(rule, 1)
         if hits:
             cols["headers"][i] = _canonical(headers)
         return bool(hits)
 
-    def _keys(self, cols: dict[str, list[Any]], method: str) -> None:
+    def _keys(self, cols: dict[str, list[Any]], rule: Rule) -> None:
+        """The ordering key in every column that holds it: ``key``, ``group_id``, ``key_bytes``,
+        and an SQS record's ``MessageGroupId`` system attribute."""
+
         def replace(value: Any) -> str:
-            return self._replace(value, method)
+            return self._replace(value, rule.method)
 
         for name in ("key", "group_id"):
             if name in cols:
@@ -280,7 +367,67 @@ class Redactor:
             cols["key_bytes"] = [
                 None if v is None else replace(v).encode("utf-8") for v in cols["key_bytes"]
             ]
-        self._count("keys_redacted", sum(1 for v in cols.get("key", []) if v is not None))
+        if "attributes" in cols:
+            cols["attributes"] = [_replace_group(v, replace) for v in cols["attributes"]]
+        keys = sum(1 for v in cols.get("key", []) if v is not None)
+        self._count("keys_redacted", keys)
+        self._matched(rule, keys)
+
+
+def resume_redaction(
+    redactor: Redactor | None, uri: str, kind: SourceKind, *, endpoint_url: str | None = None
+) -> None:
+    """Before ``--resume`` of the capture at ``uri``: check the rules, count what is written.
+
+    The rules must be those the capture was started with, or the records read after the resume
+    would be redacted differently from those before (or, without ``--redact``, not at all).
+    The records already written are then counted into ``redactor`` as if redacted now: in a part,
+    every value a rule replaced is still where the rule finds it, so applying the rules again (and
+    dropping the result) gives the counts and matches of the earlier runs. Nothing is written.
+
+    Raises:
+        UserError: the rules differ from the stored ones.
+    """
+    fs, inner = filesystem(uri, endpoint_url=endpoint_url)
+    try:
+        with fs.open_input_stream(f"{inner}/{MANIFEST}") as fh:
+            raw = fh.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return  # nothing to resume: the capture starts afresh
+    manifest = Manifest.from_json(json.loads(raw.decode("utf-8")), where=f"{uri}/{MANIFEST}")
+    stored = [
+        (str(r.get("target")), str(r.get("method")))
+        for r in (manifest.redaction or {}).get("rules", [])
+        if isinstance(r, dict)
+    ]
+    given = [(r.target, r.method) for r in (redactor.rules if redactor else ())]
+    if stored != given:
+
+        def show(rules: list[tuple[str, str]]) -> str:
+            return " ".join(f"--redact '{t}={m}'" for t, m in rules) or "no --redact"
+
+        raise UserError(
+            f"{uri}: --resume: the capture was started with {show(stored)}; "
+            f"resume it with the same rules (given: {show(given)})"
+        )
+    if redactor is None:
+        return
+    infos = fs.get_file_info(pafs.FileSelector(f"{inner}/{RECORDS_DIR}", allow_not_found=True))
+    for info in sorted(infos, key=lambda i: i.path):
+        name = info.path.rsplit("/", 1)[-1]
+        if name.startswith("part-") and name.endswith(".parquet"):
+            redactor.apply(pq.read_table(info.path, filesystem=fs), kind)
+
+
+def _replace_group(text: str | None, replace: Callable[[Any], str]) -> str | None:
+    """SQS system attributes (JSON text) with ``MessageGroupId`` replaced."""
+    if not text:
+        return text
+    attrs = json.loads(text)
+    if not isinstance(attrs, dict) or attrs.get("MessageGroupId") is None:
+        return text
+    attrs["MessageGroupId"] = replace(attrs["MessageGroupId"])
+    return json.dumps(attrs, separators=(",", ":"), sort_keys=True)
 
 
 def _walk(doc: Any, steps: list[str | int | None], fn: Callable[[Any], str]) -> int:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from captures.importers.documents import FORM_LABELS, parse_file
 from captures.importers.identity import kafka_identity, sqs_identity, stream_identity
 from captures.importers.sink import Sink, arrange, build_table
+from captures.redact import Redactor
 from replay.errors import CaptureError, ImportFormatError
 from replay.events import record_sizes
 from replay.formats.capture import Capture, Manifest, conform, write_capture
@@ -50,6 +51,7 @@ def _import(
     region: str | None,
     source_settings: Mapping[str, Any] | None,
     bootstrap_servers: str | None,
+    redactor: Redactor | None = None,
 ) -> tuple[Manifest, pa.Table, int, tuple[str, ...]]:
     """:func:`import_files` plus the notes for the user (forms detected, defaults, duplicates)."""
     if not paths:
@@ -91,8 +93,16 @@ def _import(
             f"{len(sink.tombstones)} records have a null value (tombstones) and were stored with "
             f"an empty one (first: {sink.tombstones[0]})"
         )
+    if redactor is not None:
+        # Before the sizes, so that they are those of the redacted records (as a live capture's).
+        table = redactor.apply(table, source)
     table = conform(table.append_column("size", record_sizes(table, identity.ctx)), source)
-    manifest = Manifest(source=identity.source, function=identity.function, created_by="import")
+    manifest = Manifest(
+        source=identity.source,
+        function=identity.function,
+        redaction=redactor.describe() if redactor is not None else None,
+        created_by="import",
+    )
     return manifest, table, duplicates, tuple(notes)
 
 
@@ -105,6 +115,7 @@ def import_files(
     region: str | None = None,
     source_settings: Mapping[str, Any] | None = None,
     bootstrap_servers: str | None = None,
+    redactor: Redactor | None = None,
 ) -> tuple[Manifest, pa.Table, int]:
     """Read AWS JSON files into a manifest and a records table, validating everything.
 
@@ -127,6 +138,9 @@ def import_files(
             :func:`read_queue_attributes`) or typed; stored typed in ``manifest.source.settings``.
         bootstrap_servers: Kafka: the cluster's bootstrap servers (``host:port,...``); must match
             the events' ``bootstrapServers`` when both are given.
+        redactor: ``--redact`` rules applied to the records before anything is written (the same
+            :class:`~captures.redact.Redactor` a live capture uses); its counts and the rules that
+            matched nothing go to ``manifest.redaction``.
 
     Returns:
         The manifest, the records table (capture schema plus nothing else), duplicates dropped.
@@ -135,7 +149,7 @@ def import_files(
         ImportFormatError: one line naming the file, record and problem.
     """
     manifest, table, duplicates, _ = _import(
-        paths, source, arn, shard, region, source_settings, bootstrap_servers
+        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor
     )
     return manifest, table, duplicates
 
@@ -151,6 +165,7 @@ def import_to_capture(
     overwrite: bool = False,
     source_settings: Mapping[str, Any] | None = None,
     bootstrap_servers: str | None = None,
+    redactor: Redactor | None = None,
 ) -> ImportResult:
     """Import AWS JSON files and write them as a capture at ``out`` (atomically).
 
@@ -164,7 +179,7 @@ def import_to_capture(
     if target.exists() and not overwrite:
         raise CaptureError(f"{target}: already exists; choose another output or remove it")
     manifest, table, duplicates, notes = _import(
-        paths, source, arn, shard, region, source_settings, bootstrap_servers
+        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor
     )
     capture = write_capture(target, manifest, table, overwrite=overwrite)
     return ImportResult(

@@ -3,6 +3,9 @@
 Thin typer adapters over the capture agents in ``captures/``, imported inside each command so the
 core stays importable without boto3 or the Kafka client. Each prints one progress bar per shard
 (records and lag) on a terminal, and a one-line summary at the end.
+
+Everything printed here may hold user text (paths, names, ARNs, values), so it is printed without
+rich markup: ``[/x]`` in a path neither crashes the printer nor vanishes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from replay.cli.app import app, capture_app, err_console, out_console
@@ -50,7 +54,9 @@ RedactOpt = Annotated[
     typer.Option(
         "--redact",
         help="Redact before writing: $.json.path, attribute:NAME, header:NAME or key; "
-        "append =hash for a keyed stable hash (default =mask). Repeatable.",
+        "append =hash for a keyed stable hash or =mask (the default); a target containing '=' "
+        "needs the method written out ($.a=b=mask). Rules that match nothing are reported. "
+        "Repeatable.",
     ),
 ]
 RedactKeyOpt = Annotated[
@@ -65,16 +71,49 @@ KafkaConfigOpt = Annotated[
 BootstrapOpt = Annotated[str | None, typer.Option("--bootstrap", help="Kafka bootstrap servers.")]
 
 
+def _say(text: str, *, err: bool = False) -> None:
+    """Print one line as it is: no markup, no emoji codes, no highlighting, no wrapping."""
+    console = err_console if err else out_console
+    console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+def _need(module: str, what: str) -> None:
+    """Fail with one line naming the install command when an optional dependency is missing."""
+    from captures.aws import require
+
+    require(module, what)
+
+
 def _aws(endpoint_url: str | None, profile: str | None, region: str | None) -> AwsOptions:
     from captures.aws import AwsOptions
 
     return AwsOptions(endpoint_url=endpoint_url, profile=profile, region=region)
 
 
-def _redactor(specs: list[str] | None, key_env: str) -> Redactor | None:
-    from captures.redact import DEFAULT_KEY_ENV, Redactor
+def _redactor(
+    specs: list[str] | None,
+    key_env: str,
+    *,
+    out: str | None = None,
+    resume: bool = False,
+    kind: SourceKind | None = None,
+    endpoint_url: str | None = None,
+) -> Redactor | None:
+    """The ``--redact`` rules (checked before anything is read). With ``--resume`` they must be
+    the capture's, and the records already written are counted (so that the warnings and the
+    manifest cover the whole capture)."""
+    from captures.redact import DEFAULT_KEY_ENV, Redactor, resume_redaction
 
-    return Redactor.build(specs or [], key_env=key_env or DEFAULT_KEY_ENV)
+    redactor = Redactor.build(specs or [], key_env=key_env or DEFAULT_KEY_ENV)
+    if resume and out is not None and kind is not None:
+        resume_redaction(redactor, out, kind, endpoint_url=endpoint_url)
+    return redactor
+
+
+def _unmatched(redactor: Redactor | None) -> None:
+    """One warning line on stderr per ``--redact`` rule that matched nothing."""
+    for line in redactor.warnings() if redactor is not None else []:
+        _say(line, err=True)
 
 
 @contextmanager
@@ -97,7 +136,7 @@ def _shard_bars() -> Iterator[ProgressFn]:
         lag = "" if p.lag_ms is None else f"lag {p.lag_ms:,}"
         with lock:
             if p.shard not in tasks:
-                tasks[p.shard] = bars.add_task(p.shard, total=None, lag="")
+                tasks[p.shard] = bars.add_task(escape(p.shard), total=None, lag="")
             task = tasks[p.shard]
         total = p.records if p.done else None
         bars.update(task, completed=p.records, total=total, lag="done" if p.done else lag)
@@ -111,10 +150,8 @@ def _summary(capture: object, what: str) -> None:
 
     assert isinstance(capture, Capture)
     shards = len(capture.manifest.shards)
-    out_console.print(
-        f"{what}: {capture.records.num_rows} records in {shards} shard(s) written to {capture.path}",
-        soft_wrap=True,
-        highlight=False,
+    _say(
+        f"{what}: {capture.records.num_rows} records in {shards} shard(s) written to {capture.path}"
     )
 
 
@@ -144,16 +181,21 @@ def capture_kinesis(
 
     Reads stay within 5 GetRecords/s and 2 MiB/s per shard and back off on throttling.
     """
+    _need("boto3", "capture kinesis")
     from captures.common import parse_window
     from captures.streams import resolve_kinesis
 
     window = parse_window(from_, to)
+    redactor = _redactor(
+        redact, redact_key_env, out=out, resume=resume, kind=SourceKind.KINESIS,
+        endpoint_url=endpoint_url,
+    )  # fmt: skip
     target, _ = resolve_kinesis(
         _aws(endpoint_url, profile, region), stream, page_limit=page_size, window=window
     )
     _capture_stream(
         target, window, out, "kinesis", resume=resume, overwrite=overwrite,
-        redactor=_redactor(redact, redact_key_env), parallel=parallel, page_limit=page_size,
+        redactor=redactor, parallel=parallel, page_limit=page_size,
         flush_rows=flush_records, follow=follow, endpoint_url=endpoint_url,
     )  # fmt: skip
 
@@ -166,6 +208,7 @@ def _capture_stream(target: Any, window: Any, out: str, kind: str, **options: An
         result = capture_stream(
             target, window, out, created_by=f"capture {kind}", progress=bars, **options
         )
+    _unmatched(options.get("redactor"))
     _summary(result.capture, f"{kind} capture")
 
 
@@ -190,16 +233,21 @@ def capture_dynamodb(
     region: RegionOpt = None,
 ) -> None:
     """Capture a DynamoDB stream for a time range: every shard (with lineage), 4 reads/s per shard."""
+    _need("boto3", "capture dynamodb")
     from captures.common import parse_window
     from captures.streams import resolve_dynamodb
 
     window = parse_window(from_, to)
+    redactor = _redactor(
+        redact, redact_key_env, out=out, resume=resume, kind=SourceKind.DYNAMODB,
+        endpoint_url=endpoint_url,
+    )  # fmt: skip
     target, _ = resolve_dynamodb(
         _aws(endpoint_url, profile, region), table_or_stream, page_limit=page_size
     )
     _capture_stream(
         target, window, out, "dynamodb", resume=resume, overwrite=overwrite,
-        redactor=_redactor(redact, redact_key_env), parallel=parallel, page_limit=page_size,
+        redactor=redactor, parallel=parallel, page_limit=page_size,
         flush_rows=flush_records, follow=follow, endpoint_url=endpoint_url,
     )  # fmt: skip
 
@@ -224,6 +272,16 @@ def capture_sqs(
         ),
     ] = 300,
     wait: Annotated[int, typer.Option(help="Long-poll seconds per receive.")] = 1,
+    flush_records: Annotated[
+        int,
+        typer.Option(
+            help="Messages per Parquet part; the receipt state is saved with each part "
+            "(what a kill -9 loses is received again on --resume)."
+        ),
+    ] = 1_000,
+    flush_seconds: Annotated[
+        float, typer.Option(help="Save a part and the receipt state at least this often.")
+    ] = 10.0,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     redact: RedactOpt = None,
@@ -236,9 +294,15 @@ def capture_sqs(
 
     Refuses a queue with a redrive policy unless --force (the extra receive could move messages
     to its dead-letter queue). --move captures and deletes: for draining a dead-letter queue.
+    --resume first takes over or waits out the messages an interrupted run left hidden.
     """
+    _need("boto3", "capture sqs")
     from captures.sqs import capture_sqs as run
 
+    redactor = _redactor(
+        redact, redact_key_env, out=out, resume=resume, kind=SourceKind.SQS,
+        endpoint_url=endpoint_url,
+    )  # fmt: skip
     with _shard_bars() as bars:
         result = run(
             _aws(endpoint_url, profile, region),
@@ -250,11 +314,15 @@ def capture_sqs(
             wait_s=wait,
             resume=resume,
             overwrite=overwrite,
-            redactor=_redactor(redact, redact_key_env),
+            redactor=redactor,
             progress=bars,
+            flush_records=flush_records,
+            flush_seconds=flush_seconds,
+            say=lambda line: _say(line, err=True),
         )
     for note in result.notes:
-        err_console.print(f"note: {note}", soft_wrap=True, highlight=False)
+        _say(f"note: {note}", err=True)
+    _unmatched(redactor)
     how = f"{result.deleted} deleted" if move else f"{result.restored} made visible again"
     _summary(result.capture, f"sqs capture ({how})")
 
@@ -279,24 +347,28 @@ def capture_kafka(
     ] = 50_000,
 ) -> None:
     """Capture a Kafka topic for a time range: partitions assigned, no group joined, nothing committed."""
+    _need("confluent_kafka", "capture kafka")
     from captures.common import parse_window
     from captures.kafka import KafkaOptions, parse_settings
     from captures.kafka import capture_kafka as run
 
     opts = KafkaOptions(bootstrap, parse_settings(kafka_config or []))
+    window = parse_window(from_, to)
+    redactor = _redactor(redact, redact_key_env, out=out, resume=resume, kind=SourceKind.KAFKA)
     with _shard_bars() as bars:
         capture = run(
             opts,
             topic,
-            parse_window(from_, to),
+            window,
             out,
             resume=resume,
             overwrite=overwrite,
             scan=scan,
-            redactor=_redactor(redact, redact_key_env),
+            redactor=redactor,
             flush_rows=flush_records,
             progress=bars,
         )
+    _unmatched(redactor)
     _summary(capture, "kafka capture")
 
 
@@ -320,26 +392,26 @@ def capture_esm(
     """Snapshot an ESM (GetEventSourceMapping) and its function (Timeout, reserved concurrency...)."""
     import json
 
+    _need("boto3", "capture esm")
     from captures.esm import snapshot, store_into, write_config
+    from replay.formats.capture import read_manifest
 
+    if into is not None:
+        read_manifest(into)  # a capture that is not there is refused before AWS is called
     snap = snapshot(_aws(endpoint_url, profile, region), uuid, function)
     for m in snap.mappings:
         fn = snap.function_for(m)
-        out_console.print(
+        _say(
             f"ESM {m.get('UUID')}: {m.get('EventSourceArn')} -> {m.get('FunctionArn')} "
             f"(function Timeout {fn.get('Timeout')}, ReservedConcurrentExecutions "
-            f"{fn.get('ReservedConcurrentExecutions')})",
-            soft_wrap=True,
-            highlight=False,
+            f"{fn.get('ReservedConcurrentExecutions')})"
         )
     if out is not None:
         path = write_config(snap, out)
-        out_console.print(f"configuration written to {path}", soft_wrap=True, highlight=False)
+        _say(f"configuration written to {path}")
     if into is not None:
         store_into(snap, into)
-        out_console.print(
-            f"stored in {into}/manifest.json (esm, function)", soft_wrap=True, highlight=False
-        )
+        _say(f"stored in {into}/manifest.json (esm, function)")
     if out is None and into is None:
         out_console.print_json(json.dumps(snap.config_document()))
 
@@ -361,16 +433,17 @@ def capture_failures(
     region: RegionOpt = None,
 ) -> None:
     """Store what production sent to the on-failure destination under the capture's observed/."""
+    _need("boto3", "capture failures")
     from captures.failures import FAILURES_FILE
     from captures.failures import capture_failures as run
+    from replay.formats.capture import read_manifest
 
+    read_manifest(into)  # a capture that is not there is refused before AWS is called
     result = run(_aws(endpoint_url, profile, region), destination, into, move=move, force=force)
     conditions = ", ".join(f"{k} {v}" for k, v in sorted(result.conditions.items())) or "none"
-    out_console.print(
+    _say(
         f"{result.records} failure record(s) from {destination} stored in {into}/{FAILURES_FILE} "
-        f"({conditions})",
-        soft_wrap=True,
-        highlight=False,
+        f"({conditions})"
     )
 
 
@@ -387,6 +460,13 @@ def inject(
     speed: Annotated[
         float | None, typer.Option(help="Factor of the original timing (2 = twice as fast).")
     ] = None,
+    to_source: Annotated[
+        bool,
+        typer.Option(
+            "--to-source",
+            help="Allow --execute into the capture's own source (a second copy of each record).",
+        ),
+    ] = False,
     bootstrap: BootstrapOpt = None,
     kafka_config: KafkaConfigOpt = None,
     endpoint_url: EndpointOpt = None,
@@ -395,19 +475,22 @@ def inject(
 ) -> None:
     """Re-drive a capture's records into a stream, queue or topic (keys and per-key order kept).
 
-    Prints the plan; nothing is sent without --execute.
+    Prints the plan; nothing is sent without --execute. The capture's own source is refused unless
+    --to-source.
     """
     from captures.inject import execute as run
     from captures.inject import plan_inject
     from captures.kafka import KafkaOptions, parse_settings
 
-    plan = plan_inject(capture, to, rate=rate, speed=speed)
+    settings = parse_settings(kafka_config or [])
+    servers = bootstrap or settings.get("bootstrap.servers")
+    plan = plan_inject(capture, to, rate=rate, speed=speed, bootstrap=servers)
     for line in plan.lines():
-        out_console.print(line, soft_wrap=True, highlight=False)
+        _say(line)
     if not execute:
-        out_console.print("nothing sent: add --execute to send", highlight=False)
+        _say("nothing sent: add --execute to send")
         return
-    kafka = KafkaOptions(bootstrap, parse_settings(kafka_config or []))
+    kafka = KafkaOptions(bootstrap, settings)
     with _shard_bars() as bars:
         from captures.common import ShardProgress
 
@@ -416,11 +499,9 @@ def inject(
             _aws(endpoint_url, profile, region),
             kafka,
             progress=lambda n: bars(ShardProgress("sent", n, None, n >= plan.records.num_rows)),
+            to_source=to_source,
         )
-    out_console.print(
-        f"sent {result.sent} records in {result.calls} calls ({result.retried} entries retried)",
-        highlight=False,
-    )
+    _say(f"sent {result.sent} records in {result.calls} calls ({result.retried} entries retried)")
 
 
 @capture_app.command("import")
@@ -465,24 +546,28 @@ def capture_import(
         typer.Option(help="Kafka bootstrap servers (HOST:PORT,...), when the events lack them."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    redact: RedactOpt = None,
+    redact_key_env: RedactKeyOpt = "ESM_REPLAY_REDACT_KEY",
 ) -> None:
     """Build a capture from Lambda event JSON, AWS CLI output or kcat output.
 
-    Settings given with --source-setting win over those read from --queue-attributes.
+    Settings given with --source-setting win over those read from --queue-attributes. --redact
+    masks or hashes values before anything is written, as in the live captures.
     """
     from captures.importers import import_to_capture, parse_setting_pairs, read_queue_attributes
 
+    redactor = _redactor(redact, redact_key_env)
     settings = read_queue_attributes(queue_attributes) if queue_attributes else {}
     settings.update(parse_setting_pairs(source_setting or []))
     result = import_to_capture(
         files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite,
-        source_settings=settings or None, bootstrap_servers=bootstrap_servers,
+        source_settings=settings or None, bootstrap_servers=bootstrap_servers, redactor=redactor,
     )  # fmt: skip
     for note in result.notes:
-        err_console.print(f"note: {note}", soft_wrap=True)
+        _say(f"note: {note}", err=True)
+    _unmatched(redactor)
     shards = len(result.capture.manifest.shards)
-    out_console.print(
+    _say(
         f"capture written to {result.capture.path}: {result.records} records in {shards} shard(s) "
-        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped",
-        soft_wrap=True,
+        f"from {result.files} file(s); {result.duplicates} duplicate(s) dropped"
     )

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rich.text import Text
+
 from replay.cli.app import app, err_console
 from replay.errors import UserError
 
@@ -25,9 +27,15 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line and exit code 2."""
+    """Console-script entry point: user errors become one line and exit code 2.
+
+    The message is printed as plain text (a :class:`~rich.text.Text`, never parsed as markup):
+    it holds paths, names and values, and ``[/x]`` or ``[report]`` in them must come out as typed.
+    """
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            Text.assemble(("error:", "red"), " ", str(exc)), highlight=False, soft_wrap=True
+        )
         sys.exit(2)
