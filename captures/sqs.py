@@ -4,346 +4,103 @@ Two explicit modes:
 
 - **hide-and-restore** (default): receive with a long visibility timeout until the queue answers
   empty, never delete, then make every received message visible again
-  (``ChangeMessageVisibilityBatch`` to 0). Nothing leaves the queue, but every message's
-  ``ApproximateReceiveCount`` goes up by one — so when the queue has a ``RedrivePolicy``, the
-  extra receive could push a message past its ``maxReceiveCount`` into the next dead-letter queue
-  (now, or on the next consumer's receive). The capture refuses such a queue unless ``--force``.
-  If the process dies (``kill -9``) before restoring, the messages reappear on their own when the
-  visibility timeout (``--visibility-timeout``, default 300 s) expires. A read that outlasts half
-  the timeout extends it for the messages already hidden (a lease renewal).
+  (``ChangeMessageVisibilityBatch`` to 0). Nothing leaves the queue, but every receive adds one
+  to a message's ``ApproximateReceiveCount``, so when the queue has a ``RedrivePolicy`` the
+  capture could push messages past ``maxReceiveCount``: it refuses such a queue unless
+  ``--force``. A read that outlasts half the timeout (``--visibility-timeout``, default 300 s)
+  extends it for the messages already hidden (a lease renewal).
 - **move** (``--move``): receive, write the records durably, then delete them: for draining a
   dead-letter queue into a capture. A message is deleted only after the part holding it is on
-  disk; a message received twice (a crash between the two) is recognised by its id and not
-  recorded again.
+  disk.
+
+Interruptions. Every ``--flush-records`` records or ``--flush-seconds`` (10 s), the records go to a
+part and, just before, the receipt state (:mod:`captures.sqs_state`: message ids, receipt handles,
+visibility deadlines, and a write-ahead bound on every deadline) goes beside it. ``--resume``
+keeps hidden, with the recorded handles, the messages the killed run held and already saved (so
+they are not received again), makes visible those it held but had not saved, waits until the
+messages of the killed run's last receives (whose handles died with it) are visible again, and
+only then receives; a message received again is recorded once (by ``seq``). The capture is
+complete only when every message the queue held at the first run's start is captured or
+accounted for (left the queue; a FIFO group's messages behind hidden ones); otherwise it exits 2
+saying what is missing. Ctrl-C lets the receive in flight finish, keeps its messages, and makes
+every hidden message visible again.
 
 FIFO queues: a message group with messages in flight yields nothing more, so hide-and-restore sees
-only the first messages of each group; ``--move`` captures all of them. Queue attributes (visibility
-timeout, redrive policy, retention, FIFO settings) go to ``source.settings``.
+only the first messages of each group; ``--move`` captures all of them. Queue attributes go to
+``source.settings`` typed (:func:`captures.sqs_api.queue_settings`).
+
+Modules: :mod:`captures.sqs_api` (the queue, rows, the SQS calls; re-exported here for
+``capture failures``), :mod:`captures.sqs_state` (the receipt state), :mod:`captures.sqs_run` (one
+run: settle, receive, finish or give up).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import time
-from collections import deque
-from dataclasses import dataclass
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace as with_fields
 from typing import Any
 
-import pyarrow as pa
-
-from captures.aws import Arn, AwsOptions, aws_errors, named_arn
-from captures.common import ProgressFn, ShardProgress, StopFlag, no_progress
+from captures.aws import AwsOptions, aws_errors
+from captures.common import ProgressFn, StopFlag, no_progress
 from captures.redact import Redactor
-from captures.writer import CaptureComplete, CaptureWriter
-from replay.errors import UserError
+from captures.sqs_api import (
+    DEFAULT_VISIBILITY_S,
+    MAX_VISIBILITY_S,
+    MIN_VISIBILITY_S,
+    Queue,
+    check_safe,
+    delete,
+    queue_settings,
+    receive_all,
+    resolve_queue,
+    restore,
+    restore_after_failure,
+    rows,
+)
+from captures.sqs_run import CaptureRun, SqsCaptureResult
+from captures.sqs_state import Head, Receipt, ReceiptStore
+from captures.writer import CaptureComplete, CaptureWriter, read_bytes
+from replay.errors import CaptureError, UserError
 from replay.events import EventContext
-from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, read_capture
+from replay.formats.capture import (
+    MANIFEST,
+    Manifest,
+    ShardInfo,
+    SourceInfo,
+    filesystem,
+    read_capture,
+)
 from replay.vocabulary import SourceKind
 
-DEFAULT_VISIBILITY_S = 300
-MIN_VISIBILITY_S = 2  # below this a receive could outlive its own lease before it is renewed
-MAX_VISIBILITY_S = 43_200  # SQS ChangeMessageVisibility maximum
-_VOLATILE = (
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-    "LastModifiedTimestamp",
-    "CreatedTimestamp",
-)
+__all__ = [
+    "DEFAULT_FLUSH_RECORDS",
+    "DEFAULT_FLUSH_SECONDS",
+    "DEFAULT_VISIBILITY_S",
+    "Queue",
+    "SqsCaptureResult",
+    "capture_sqs",
+    "check_safe",
+    "delete",
+    "queue_settings",
+    "receive_all",
+    "resolve_queue",
+    "restore",
+    "restore_after_failure",
+    "rows",
+]
+
+DEFAULT_FLUSH_RECORDS = 1_000
+DEFAULT_FLUSH_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Queue:
-    """A resolved queue: URL, name, ARN, region and its attributes (strings, as SQS gives them)."""
-
-    url: str
-    name: str
-    arn: str
-    region: str
-    attributes: dict[str, str]
-
-    @property
-    def fifo(self) -> bool:
-        """FIFO queue (name ends in ``.fifo``)."""
-        return self.attributes.get("FifoQueue") == "true" or self.name.endswith(".fifo")
-
-    @property
-    def max_receive_count(self) -> int | None:
-        """The queue's own ``maxReceiveCount`` (its redrive policy), if it has one."""
-        policy = self.attributes.get("RedrivePolicy")
-        if not policy:
-            return None
-        return int(json.loads(policy)["maxReceiveCount"])
-
-    @property
-    def depth(self) -> int:
-        """Visible messages when the queue was resolved."""
-        return int(self.attributes.get("ApproximateNumberOfMessages", "0"))
-
-
-def resolve_queue(aws: AwsOptions, queue: str) -> tuple[Queue, Any, AwsOptions]:
-    """Find a queue by name, URL or ARN; return it, an SQS client and the options used."""
-    refusal = "not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)"
-    arn, aws = named_arn(aws, queue, "sqs", refusal)
-    client = aws.client("sqs")
-    with aws_errors(f"sqs queue {queue}"):
-        if queue.startswith(("https://", "http://")):
-            url = queue
-        elif arn is not None:
-            url = client.get_queue_url(QueueName=arn.resource, QueueOwnerAWSAccountId=arn.account)[
-                "QueueUrl"
-            ]
-        else:
-            url = client.get_queue_url(QueueName=queue)["QueueUrl"]
-        attrs = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    qarn = attrs.get("QueueArn", "")
-    parsed = Arn.parse(qarn)
-    name = parsed.resource if parsed else url.rstrip("/").rsplit("/", 1)[-1]
-    region = parsed.region if parsed else (aws.region or "")
-    return Queue(url, name, qarn, region, dict(attrs)), client, aws
-
-
-def check_safe(queue: Queue, *, force: bool) -> list[str]:
-    """Refuse a hide-and-restore read that could push messages into another dead-letter queue.
-
-    Returns:
-        Notes for the user (what ``--force`` accepted).
-
-    Raises:
-        UserError: the queue has a redrive policy and ``force`` is not set.
-    """
-    mrc = queue.max_receive_count
-    if mrc is None:
-        return []
-    target = json.loads(queue.attributes["RedrivePolicy"]).get("deadLetterTargetArn")
-    if not force:
-        raise UserError(
-            f"sqs queue {queue.name}: has a redrive policy (maxReceiveCount {mrc} to {target}); "
-            "the capture's receive adds 1 to every message's receive count and could move "
-            "messages there. Use --move to drain it, or --force to accept the risk"
-        )
-    return [f"--force: every message's receive count went up by 1 (maxReceiveCount {mrc})"]
-
-
-def _message_attributes(attrs: dict[str, Any] | None) -> str | None:
-    """``messageAttributes`` in the Lambda event's shape (camelCase, binaries base64)."""
-    if not attrs:
-        return None
-    out: dict[str, Any] = {}
-    for name, a in attrs.items():
-        entry: dict[str, Any] = {}
-        if "StringValue" in a:
-            entry["stringValue"] = a["StringValue"]
-        if "BinaryValue" in a:
-            entry["binaryValue"] = base64.b64encode(a["BinaryValue"]).decode("ascii")
-        entry["stringListValues"] = list(a.get("StringListValues") or [])
-        entry["binaryListValues"] = [
-            base64.b64encode(b).decode("ascii") for b in a.get("BinaryListValues") or []
-        ]
-        entry["dataType"] = a.get("DataType")
-        out[name] = entry
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
-
-
-def rows(queue: Queue, msgs: list[dict[str, Any]]) -> pa.Table:
-    """Capture columns (all but ``pos`` and ``size``) for received messages, in receive order.
-
-    ``receive_count`` is the count before this capture's own receive (one less than SQS reports).
-    """
-    cols: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
-    for m in msgs:
-        a = m.get("Attributes", {})
-        count = int(a.get("ApproximateReceiveCount", "1")) - 1
-        seq = a.get("SequenceNumber") if queue.fifo else None
-        cols["shard"].append(queue.name)
-        cols["seq"].append(seq or m["MessageId"])
-        cols["arrival"].append(int(a.get("SentTimestamp", "0")))
-        cols["key"].append(a.get("MessageGroupId"))
-        cols["data"].append(m.get("Body", "").encode("utf-8"))
-        cols["message_id"].append(m["MessageId"])
-        cols["md5_of_body"].append(m.get("MD5OfBody"))
-        cols["sender_id"].append(a.get("SenderId"))
-        cols["group_id"].append(a.get("MessageGroupId"))
-        cols["dedup_id"].append(a.get("MessageDeduplicationId"))
-        cols["sequence_number"].append(a.get("SequenceNumber"))
-        cols["trace_header"].append(a.get("AWSTraceHeader"))
-        cols["receive_count"].append(count)
-        first = a.get("ApproximateFirstReceiveTimestamp")
-        cols["first_receive"].append(int(first) if first and count > 0 else None)
-        cols["delay_seconds"].append(None)
-        cols["attributes"].append(json.dumps(a, separators=(",", ":"), sort_keys=True))
-        cols["message_attributes"].append(_message_attributes(m.get("MessageAttributes")))
-        cols["md5_of_message_attributes"].append(m.get("MD5OfMessageAttributes"))
-    return pa.table({name: pa.array(values, type=_COLUMNS[name]) for name, values in cols.items()})
-
-
-_COLUMNS: dict[str, pa.DataType] = {
-    "shard": pa.string(),
-    "seq": pa.string(),
-    "arrival": pa.timestamp("ms", tz="UTC"),
-    "key": pa.string(),
-    "data": pa.binary(),
-    "message_id": pa.string(),
-    "md5_of_body": pa.string(),
-    "sender_id": pa.string(),
-    "group_id": pa.string(),
-    "dedup_id": pa.string(),
-    "sequence_number": pa.string(),
-    "trace_header": pa.string(),
-    "receive_count": pa.int32(),
-    "first_receive": pa.timestamp("ms", tz="UTC"),
-    "delay_seconds": pa.int32(),
-    "attributes": pa.string(),
-    "message_attributes": pa.string(),
-    "md5_of_message_attributes": pa.string(),
-}
-
-
-@dataclass(frozen=True)
-class SqsCaptureResult:
-    """What an SQS capture did."""
-
-    capture: Capture
-    received: int
-    restored: int
-    deleted: int
-    notes: tuple[str, ...]
-
-
-def receive_all(
-    client: Any,
-    queue: Queue,
-    *,
-    visibility_s: int,
-    wait_s: int,
-    empty_polls: int,
-    on_batch: Any,
-    stop: StopFlag,
-    handles: dict[str, str] | None = None,
-    stats: dict[str, int] | None = None,
-) -> dict[str, str]:
-    """Receive until ``empty_polls`` answers in a row bring nothing new; return message id →
-    receipt handle (the latest one: an older handle of a re-received message is stale).
-
-    ``on_batch(messages)`` is called with each non-empty answer, in order. ``handles`` is filled
-    as messages arrive, so a caller interrupted mid-way (Ctrl-C, network error) still holds every
-    receipt handle it must restore.
-
-    Hide-and-restore is complete only if nothing read reappears before the read ends, so a read
-    that outlasts half of ``visibility_s`` extends the hidden messages' timeout (a lease renewal,
-    one ChangeMessageVisibilityBatch per 10 messages). Should a message come back anyway (a
-    stalled process), an answer made only of such messages counts as empty, or the loop would
-    never end; ``stats["reappeared"]`` counts them and the caller warns.
-    """
-    handles = {} if handles is None else handles
-    stats = {} if stats is None else stats
-    stats.setdefault("reappeared", 0)
-    stats.setdefault("extended", 0)
-    leases: deque[tuple[float, str]] = deque()  # (received or extended at, message id), in order
-    empty = 0
-    while empty < empty_polls and not stop.is_set:
-        stats["extended"] += _renew(client, queue, handles, leases, visibility_s)
-        resp = client.receive_message(
-            QueueUrl=queue.url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=visibility_s,
-            WaitTimeSeconds=min(wait_s, max(0, visibility_s // 2 - 1)),
-            AttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        msgs = resp.get("Messages", [])
-        at = time.monotonic()
-        again = sum(m["MessageId"] in handles for m in msgs)
-        stats["reappeared"] += again
-        for m in msgs:
-            handles[m["MessageId"]] = m["ReceiptHandle"]
-            leases.append((at, m["MessageId"]))
-        if msgs:
-            on_batch(msgs)
-        empty = empty + 1 if again == len(msgs) else 0
-    return handles
-
-
-def _renew(
-    client: Any,
-    queue: Queue,
-    handles: dict[str, str],
-    leases: deque[tuple[float, str]],
-    visibility_s: int,
-) -> int:
-    """Extend the timeout of messages hidden for half of ``visibility_s`` or more; how many."""
-    now = time.monotonic()
-    due: list[str] = []
-    while leases and leases[0][0] + visibility_s / 2 <= now:
-        due.append(leases.popleft()[1])
-    due = [m for m in dict.fromkeys(due) if m in handles]
-    if due:
-        _change_visibility(client, queue, [(m, handles[m]) for m in due], visibility_s)
-        leases.extend((now, m) for m in due)
-    return len(due)
-
-
-def _change_visibility(
-    client: Any, queue: Queue, items: list[tuple[str, str]], seconds: int
-) -> int:
-    """ChangeMessageVisibilityBatch for (message id, receipt handle) pairs; how many succeeded."""
-    done = 0
-    for i in range(0, len(items), 10):
-        chunk = items[i : i + 10]
-        resp = client.change_message_visibility_batch(
-            QueueUrl=queue.url,
-            Entries=[
-                {"Id": str(j), "ReceiptHandle": h, "VisibilityTimeout": seconds}
-                for j, (_, h) in enumerate(chunk)
-            ],
-        )
-        done += len(resp.get("Successful", []))
-    return done
-
-
-def restore(client: Any, queue: Queue, handles: dict[str, str]) -> int:
-    """Make received messages visible again (visibility timeout 0); return how many."""
-    return _change_visibility(client, queue, list(handles.items()), 0)
-
-
-def restore_after_failure(
-    client: Any, queue: Queue, handles: dict[str, str], visibility_s: int
-) -> str:
-    """Try to make the messages received so far visible again; say what became of them.
-
-    When the endpoint is unreachable (the reason the capture stopped, often) the messages stay
-    hidden until their visibility timeout ends: the user must know, since consumers cannot see
-    them meanwhile.
-    """
-    if not handles:
-        return ""
-    try:
-        with aws_errors(f"sqs queue {queue.name}: restoring visibility"):
-            done = restore(client, queue, handles)
-    except UserError:
-        done = 0
-    if done == len(handles):
-        return f"; the {done} received message(s) are visible again"
-    return (
-        f"; {len(handles) - done} received message(s) could not be made visible again and stay "
-        f"hidden until their {visibility_s} s visibility timeout ends"
-    )
-
-
-def delete(client: Any, queue: Queue, msgs: list[dict[str, Any]]) -> int:
-    """Delete received messages; return how many were deleted."""
-    resp = client.delete_message_batch(
-        QueueUrl=queue.url,
-        Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(msgs)],
-    )
-    failed = resp.get("Failed", [])
-    if failed:
-        raise UserError(
-            f"sqs queue {queue.name}: could not delete {len(failed)} message(s): {failed[0]}"
-        )
-    return len(resp.get("Successful", []))
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def capture_sqs(
@@ -360,24 +117,36 @@ def capture_sqs(
     overwrite: bool = False,
     redactor: Redactor | None = None,
     progress: ProgressFn = no_progress,
+    flush_records: int = DEFAULT_FLUSH_RECORDS,
+    flush_seconds: float = DEFAULT_FLUSH_SECONDS,
+    say: Callable[[str], None] = _say,
 ) -> SqsCaptureResult:
     """Capture every message of a queue into ``out`` (hide-and-restore, or ``move``).
 
+    ``say`` hears progress lines (a resume waiting for hidden messages); stderr by default.
+
     Raises:
-        UserError: the queue is unsafe to read without ``--force``, or an AWS failure.
+        UserError: the queue is unsafe to read without ``--force``, an AWS failure, an
+            interruption, or a capture that cannot be sure it holds every message (all one line,
+            the capture resumable).
     """
     if not MIN_VISIBILITY_S <= visibility_s <= MAX_VISIBILITY_S:
         raise UserError(
             f"--visibility-timeout {visibility_s}: allowed {MIN_VISIBILITY_S}..{MAX_VISIBILITY_S} "
             "seconds (SQS's maximum is 12 hours; messages must stay hidden while being read)"
         )
+    if flush_records < 1 or not flush_seconds > 0:
+        raise UserError("--flush-records must be at least 1 and --flush-seconds more than 0")
     queue, client, aws = resolve_queue(aws, queue_ref)
     notes = [] if move else check_safe(queue, force=force)
     with aws_errors(f"sqs queue {queue.name}"):
         sources = client.list_dead_letter_source_queues(QueueUrl=queue.url).get("queueUrls", [])
-    settings: dict[str, Any] = {k: v for k, v in queue.attributes.items() if k not in _VOLATILE}
+    settings = queue_settings(queue.attributes)
     if sources:
         settings["DeadLetterSourceQueues"] = sources
+    earlier = _earlier_observed(out, aws.endpoint_url) if resume else {}
+    # The depth is the first run's: a resume sees fewer (the killed run's are hidden).
+    depth = earlier.get("queue_depth_at_capture", queue.depth)
     manifest = Manifest(
         source=SourceInfo(
             kind=SourceKind.SQS,
@@ -390,91 +159,90 @@ def capture_sqs(
         shards=(ShardInfo(id=queue.name),),
         redaction=redactor.describe() if redactor else None,
         created_by="capture sqs --move" if move else "capture sqs",
-        observed={"queue_depth_at_capture": queue.depth},
+        observed={**earlier, "queue_depth_at_capture": depth},
     )
-    ctx = EventContext(SourceKind.SQS, queue.arn, queue.region)
+    store = ReceiptStore(out, endpoint_url=aws.endpoint_url)
+    # What an earlier run left hidden; read before --overwrite deletes it (its messages are then
+    # made visible again or waited out like unsaved ones, so the new capture can receive them).
+    head, earlier_receipts = _earlier_receipts(store, resume=resume, overwrite=overwrite)
+    if head is not None and not resume:
+        head = Head(visibility_s=visibility_s, hidden_until_ms=head.hidden_until_ms)
     try:
         writer = CaptureWriter.open(
             out,
             manifest,
-            ctx,
+            EventContext(SourceKind.SQS, queue.arn, queue.region),
             resume=resume,
             overwrite=overwrite,
             redactor=redactor,
-            flush_rows=10_000,
-            flush_seconds=3600,
+            flush_rows=sys.maxsize,  # this module decides when to flush: receipts go first
+            flush_seconds=math.inf,
             endpoint_url=aws.endpoint_url,
         )
     except CaptureComplete:
+        store.remove()  # a run killed right after completing leaves its receipt state
         return SqsCaptureResult(read_capture(out), 0, 0, 0, ("already complete",))
-    known = set(writer.state.ids)
-    received = deleted = 0
-    stop = StopFlag()
+    run = CaptureRun(
+        client, queue, writer, store, head or Head(visibility_s=visibility_s), earlier_receipts,
+        out=out, move=move,
+        visibility_s=visibility_s, wait_s=wait_s, empty_polls=empty_polls,
+        flush_records=flush_records, flush_seconds=flush_seconds, say=say, progress=progress,
+        redactor=redactor,
+    )  # fmt: skip
+    with _deferred_interrupt(run.stop):
+        result = run.capture()
+    return with_fields(result, notes=(*notes, *result.notes))
 
-    def on_batch(msgs: list[dict[str, Any]]) -> None:
-        nonlocal received, deleted
-        received += len(msgs)
-        fresh = [m for m in msgs if _seq(queue, m) not in known]
-        known.update(_seq(queue, m) for m in fresh)
-        writer.add(queue.name, rows(queue, fresh))
-        if move:
-            writer.flush()  # on disk before the messages leave the queue
-            deleted += delete(client, queue, msgs)
-        progress(ShardProgress(queue.name, writer.count(queue.name)))
 
-    handles: dict[str, str] = {}
-    stats: dict[str, int] = {}
-    restored = 0
+def _earlier_receipts(
+    store: ReceiptStore, *, resume: bool, overwrite: bool
+) -> tuple[Head | None, dict[str, Receipt]]:
+    """The receipt state an earlier run left (nothing for a new capture; on ``--overwrite``, an
+    unreadable state is ignored rather than blocking the replacement)."""
+    if resume:
+        return store.load()
+    if overwrite:
+        try:
+            return store.load()
+        except CaptureError:
+            return None, {}
+    return None, {}
+
+
+def _earlier_observed(out: str, endpoint_url: str | None) -> dict[str, Any]:
+    """The ``observed`` of the capture at ``out`` (empty when there is none yet)."""
+    fs, inner = filesystem(out, endpoint_url=endpoint_url)
+    raw = read_bytes(fs, f"{inner}/{MANIFEST}")
     try:
-        with aws_errors(f"sqs queue {queue.name}"):
-            receive_all(
-                client,
-                queue,
-                visibility_s=visibility_s,
-                wait_s=wait_s,
-                empty_polls=empty_polls,
-                on_batch=on_batch,
-                stop=stop,
-                handles=handles,
-                stats=stats,
-            )
-    except (KeyboardInterrupt, UserError) as exc:
-        writer.checkpoint()
-        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        restore_note = "" if move else restore_after_failure(client, queue, handles, visibility_s)
-        raise UserError(
-            f"{why}; messages read so far are saved in {out}{restore_note}; run again with --resume"
-        ) from None
-    if not move and handles:
-        with aws_errors(f"sqs queue {queue.name}: restoring visibility"):
-            restored = restore(client, queue, handles)
-    if stats.get("reappeared"):
-        notes.append(
-            f"{stats['reappeared']} receive(s) returned a message already read by this capture "
-            f"(its --visibility-timeout {visibility_s} s ran out before it was extended): those "
-            "messages' receive counts rose more than once, and messages may have been missed; "
-            "capture again with a longer timeout"
-        )
-    if queue.fifo and not move and queue.depth > writer.count(queue.name):
-        notes.append(
-            f"FIFO queue: {writer.count(queue.name)} of ~{queue.depth} messages were reachable "
-            "(messages behind in-flight ones of the same group stay hidden); --move captures all"
-        )
-    progress(ShardProgress(queue.name, writer.count(queue.name), None, True))
-    observed = {
-        **writer.manifest.observed,
-        "capture_receives": received,
-        "visibility_extended": stats.get("extended", 0),
-        "restored": restored,
-        "deleted": deleted,
-    }
-    updates: dict[str, Any] = {"observed": observed}
-    if redactor is not None:
-        updates["redaction"] = redactor.describe()
-    capture = writer.finish(**updates)
-    return SqsCaptureResult(capture, received, restored, deleted, tuple(notes))
+        observed = json.loads(raw.decode("utf-8")).get("observed") if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        observed = None  # the writer reports a corrupt manifest
+    return dict(observed) if isinstance(observed, dict) else {}
 
 
-def _seq(queue: Queue, m: dict[str, Any]) -> str:
-    seq = m.get("Attributes", {}).get("SequenceNumber") if queue.fifo else None
-    return str(seq or m["MessageId"])
+@contextmanager
+def _deferred_interrupt(stop: StopFlag) -> Iterator[None]:
+    """Ctrl-C sets ``stop``: the call in flight finishes and its answer is processed (a receive's
+    messages are hidden by then). A second Ctrl-C raises KeyboardInterrupt (abandons the call).
+
+    Only in the main thread, and not when the parent had SIGINT ignored (a background job).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

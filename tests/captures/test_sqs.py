@@ -64,7 +64,7 @@ def test_dlq_hide_and_restore_keeps_every_message(aws, run_cli, tmp_path: Path) 
     cap = read_capture(out)
     m = cap.manifest
     assert m.source.kind.value == "sqs" and m.source.arn == dlq_arn and not m.source.fifo
-    assert m.source.settings["VisibilityTimeout"] == "30"
+    assert m.source.settings["VisibilityTimeout"] == 30
     assert m.source.settings["DeadLetterSourceQueues"][0].endswith("/orders")
     assert m.observed["restored"] == 30
     recs = cap.records.to_pylist()
