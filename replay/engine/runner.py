@@ -115,7 +115,7 @@ def replay(
         UserError: bad capture, configuration, function model or output path (one line each).
     """
     target = Path(out)
-    refuse_existing(out, overwrite)
+    refuse_existing(out, overwrite, protect=[capture_path])
     capture = read_capture(capture_path)
     resolved = resolve_config(capture, config_path, overrides)
     model = load_function(function)
