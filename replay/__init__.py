@@ -40,7 +40,7 @@ _PUBLIC = {
     "compare": "replay.analysis.compare",
     "Comparison": "replay.analysis.compare",
     "explain_record": "replay.analysis.explain",
-    "explain_shard": "replay.analysis.explain",
+    "explain_shard": "replay.analysis.timeline",
     "render_record": "replay.analysis.explain",
     "run_query": "replay.analysis.query",
     "connect": "replay.analysis.query",
@@ -84,10 +84,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from replay.analysis.compare import Comparison, compare
-    from replay.analysis.explain import explain_record, explain_shard, render_record
+    from replay.analysis.explain import explain_record, render_record
     from replay.analysis.pareto import recommend
     from replay.analysis.query import connect, run_query
     from replay.analysis.report import build_report
+    from replay.analysis.timeline import explain_shard
     from replay.config import EsmConfig, load_config, parse_config
     from replay.engine.runner import RunRequest, replay, run_capture
     from replay.errors import UserError

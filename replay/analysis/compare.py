@@ -4,7 +4,9 @@
 runs disagree on), records by disposition and reason, deliveries per record, invocations by result,
 on-failure records, iterator age and latency percentiles, blocked time per shard or group, an
 estimated cost, the first record whose fate differs (by arrival order) and, when the capture holds
-production's failure records, how well each run reproduced them (:func:`calibrate`).
+production's failure records, how well each run reproduced them. The figures behind some rows have
+their own modules: :mod:`~replay.analysis.cost`, :mod:`~replay.analysis.divergence` and
+:mod:`~replay.analysis.calibration`.
 
 Rows carry both display text and raw values, so the CLI prints a table, ``--format json`` prints the
 raw figures, and the demo and the TUI render the same rows without recomputing anything.
@@ -15,22 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from replay.analysis.query import run_capture_path
+from replay.analysis.calibration import Calibration, run_calibration
+from replay.analysis.cost import DEFAULT_PRICES, Prices, estimate_cost
+from replay.analysis.divergence import Divergence, first_divergence
 from replay.analysis.text import duration, usd
-from replay.formats.failures import FailureRecord, observed_failures, read_failures
 from replay.formats.runfiles import RunResult
 from replay.timeutil import iso_ms
-
-# Results of attempts that never reached the function: not billed, not deliveries.
-NOT_INVOKED = ("throttled", "rejected")
+from replay.vocabulary import Disposition
 
 CONFIG_HIGHLIGHTS = (
     "BatchSize",
@@ -40,27 +37,14 @@ CONFIG_HIGHLIGHTS = (
     "MaximumRecordAgeInSeconds",
     "BisectBatchOnFunctionError",
 )
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Lambda prices used for the cost estimate (USD).
-
-    Defaults: on-demand x86 in us-east-1, first duration tier ($0.0000166667 per GB-second) and
-    $0.20 per million requests; no free tier, no Savings Plans, no ephemeral storage. Billed
-    duration is the simulated invocation time in whole milliseconds.
-    """
-
-    gb_second: float = 0.0000166667
-    per_million_requests: float = 0.20
-
-    def to_json(self) -> dict[str, Any]:
-        """The assumptions, as printed with ``--format json``."""
-        return {
-            "usd_per_gb_second": self.gb_second,
-            "usd_per_million_requests": self.per_million_requests,
-            "basis": "on-demand, no free tier; billed duration = simulated duration in whole ms",
-        }
+# the dispositions in the order the table lists them
+DISPOSITION_ROWS = (
+    Disposition.PROCESSED,
+    Disposition.FILTERED,
+    Disposition.DISCARDED,
+    Disposition.DEAD_LETTERED,
+    Disposition.UNPROCESSED,
+)
 
 
 @dataclass(frozen=True)
@@ -80,57 +64,6 @@ class ComparisonRow:
     def differs(self) -> bool:
         """True when the runs disagree on this figure."""
         return len(set(map(str, self.values))) > 1
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """The first record (by arrival) whose fate or delivery count is not the same in every run."""
-
-    shard: str
-    seq: str
-    pos: int
-    arrival_ms: int | None
-    order: str  # "arrival", or "capture" when the capture could not be read
-    fates: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "shard": self.shard,
-            "seq": self.seq,
-            "pos": self.pos,
-            "arrival": None if self.arrival_ms is None else iso_ms(self.arrival_ms),
-            "order": self.order,
-            "fates": list(self.fates),
-        }
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """How well one run reproduced production's failure records (matched by shard + range)."""
-
-    observed: int
-    produced: int
-    matched: int
-    missed: int
-    extra: int
-
-    @property
-    def agreement(self) -> float:
-        """matched / (matched + missed + extra), as a percentage (100 when both are empty)."""
-        total = self.matched + self.missed + self.extra
-        return 100.0 if total == 0 else round(100.0 * self.matched / total, 1)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "observed": self.observed,
-            "produced": self.produced,
-            "matched": self.matched,
-            "missed": self.missed,
-            "extra": self.extra,
-            "agreement_pct": self.agreement,
-        }
 
 
 @dataclass(frozen=True)
@@ -165,181 +98,8 @@ class Comparison:
         }
 
 
-# ---------------------------------------------------------------------- cost
-@dataclass(frozen=True)
-class Cost:
-    """Billed GB-seconds, requests and their price for one run."""
-
-    gb_seconds: float
-    requests: int
-    usd: float
-
-
-def estimate_cost(run: RunResult, prices: Prices = Prices()) -> Cost:
-    """GB-s (memory × simulated durations) and requests of the attempts that reached the function."""
-    inv = run.invocations
-    invoked = inv.filter(pc.invert(pc.is_in(inv.column("result"), pa.array(NOT_INVOKED))))
-    starts = invoked.column("start").cast(pa.int64()).to_numpy()
-    ends = invoked.column("end").cast(pa.int64()).to_numpy()
-    memory_mb = ((run.meta.get("function") or {}).get("resolved") or {}).get("memory_mb") or 128
-    gb_s = float(memory_mb) / 1024 * float((ends - starts).sum()) / 1000
-    requests = invoked.num_rows
-    usd = gb_s * prices.gb_second + requests / 1e6 * prices.per_million_requests
-    return Cost(round(gb_s, 3), requests, round(usd, 6))
-
-
-# ---------------------------------------------------------------------- divergence
-def _capture_arrivals(run: RunResult) -> pa.Table | None:
-    cap = run_capture_path(run.path, run.meta)
-    if cap is None:
-        return None
-    files = sorted((cap / "records").glob("*.parquet"))
-    table = pa.concat_tables(
-        pq.read_table(f, columns=["shard", "seq", "pos", "arrival"]) for f in files
-    )
-    return table.sort_by([("shard", "ascending"), ("pos", "ascending")])
-
-
-def _fate(disposition: str, reason: str | None, deliveries: int) -> str:
-    why = f" ({reason})" if reason else ""
-    times = "1 delivery" if deliveries == 1 else f"{deliveries} deliveries"
-    return f"{disposition}{why}, {times}"
-
-
-def first_divergence(runs: Sequence[RunResult]) -> Divergence | None:
-    """The first record, by arrival, whose (disposition, reason, deliveries) differs between runs.
-
-    Records are matched by (shard, seq). A record missing from a run counts as a difference.
-    Arrival comes from the capture; without it, capture order (position, then shard) stands in.
-    """
-    if len(runs) < 2:
-        return None
-    base = runs[0].records
-    keys = [_keys(r.records) for r in runs]
-    aligned = [_align(keys[0], k, r.records) for k, r in zip(keys, runs, strict=True)]
-    disp = [a[0] for a in aligned]
-    reason = [a[1] for a in aligned]
-    deliv = [a[2] for a in aligned]
-    differ = np.zeros(base.num_rows, dtype=bool)
-    for i in range(1, len(runs)):
-        differ |= (disp[i] != disp[0]) | (reason[i] != reason[0]) | (deliv[i] != deliv[0])
-    if not differ.any():
-        return None
-    arrivals = _capture_arrivals(runs[0])
-    pos = base.column("pos").to_numpy()
-    shard_rank = np.unique(
-        base.column("shard").to_numpy(zero_copy_only=False), return_inverse=True
-    )[1]
-    if (
-        arrivals is not None
-        and arrivals.num_rows == base.num_rows
-        and arrivals.column("seq").equals(base.column("seq"))
-    ):
-        arrival = arrivals.column("arrival").cast(pa.int64()).to_numpy()
-        order, how = np.lexsort((pos, shard_rank, arrival)), "arrival"
-    else:
-        arrival, order, how = None, np.lexsort((shard_rank, pos)), "capture"
-    first = int(order[np.flatnonzero(differ[order])[0]])
-    fates = tuple(
-        "absent"
-        if disp[i][first] == ""
-        else _fate(disp[i][first], reason[i][first] or None, int(deliv[i][first]))
-        for i in range(len(runs))
-    )
-    return Divergence(
-        shard=str(base.column("shard")[first].as_py()),
-        seq=str(base.column("seq")[first].as_py()),
-        pos=int(pos[first]),
-        arrival_ms=None if arrival is None else int(arrival[first]),
-        order=how,
-        fates=fates,
-    )
-
-
-def _keys(records: pa.Table) -> np.ndarray:
-    shard = records.column("shard").to_numpy(zero_copy_only=False).astype(str)
-    seq = records.column("seq").to_numpy(zero_copy_only=False).astype(str)
-    return np.char.add(np.char.add(shard, "\x00"), seq)
-
-
-def _align(
-    base: np.ndarray, keys: np.ndarray, records: pa.Table
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(disposition, reason, deliveries) of ``records`` in the order of ``base`` ("" when absent)."""
-    disp = records.column("disposition").fill_null("").to_numpy(zero_copy_only=False).astype(str)
-    reason = records.column("reason").fill_null("").to_numpy(zero_copy_only=False).astype(str)
-    deliv = records.column("deliveries").to_numpy().astype(np.int64)
-    if len(keys) == len(base) and (keys == base).all():
-        return disp, reason, deliv
-    if not len(keys):
-        n = len(base)
-        return np.full(n, "", dtype=object), np.full(n, "", dtype=object), np.full(n, -1)
-    order = np.argsort(keys, kind="stable")
-    at = np.clip(np.searchsorted(keys[order], base), 0, len(keys) - 1)
-    idx = order[at]
-    found = keys[idx] == base
-    return (
-        np.where(found, disp[idx], ""),
-        np.where(found, reason[idx], ""),
-        np.where(found, deliv[idx], -1),
-    )
-
-
-# ---------------------------------------------------------------------- calibration
-def _bound(seq: str | None) -> int | str | None:
-    if seq is None:
-        return None
-    return int(seq) if seq.isdigit() else seq
-
-
-def _overlaps(a: FailureRecord, b: FailureRecord) -> bool:
-    if a.shard is None and b.shard is None:  # SQS dead-letter messages: the same message
-        return a.message_id is not None and a.message_id == b.message_id
-    if a.shard != b.shard:
-        return False
-    a0, a1, b0, b1 = (_bound(x) for x in (a.first_seq, a.last_seq, b.first_seq, b.last_seq))
-    if any(x is None for x in (a0, a1, b0, b1)):
-        return False
-    if all(isinstance(x, int) for x in (a0, a1, b0, b1)):
-        return a0 <= b1 and b0 <= a1  # type: ignore[operator]
-    return (a0, a1) == (b0, b1)
-
-
-def calibrate(observed: Sequence[FailureRecord], produced: Sequence[FailureRecord]) -> Calibration:
-    """Match production's failure records to a run's, one to one, by shard and overlapping range.
-
-    Kinesis/DynamoDB sequence numbers and Kafka offsets compare as integers, so a bisect that cut a
-    batch differently still matches the record it isolated; SQS dead-letter messages match by id.
-    """
-    used = [False] * len(produced)
-    matched = 0
-    for obs in observed:
-        for j, rec in enumerate(produced):
-            if not used[j] and _overlaps(obs, rec):
-                used[j] = True
-                matched += 1
-                break
-    return Calibration(
-        observed=len(observed),
-        produced=len(produced),
-        matched=matched,
-        missed=len(observed) - matched,
-        extra=len(produced) - matched,
-    )
-
-
-def run_calibration(run: RunResult) -> Calibration | None:
-    """Calibration of a run against its capture's observed failures; None when there are none."""
-    observed = observed_failures(run_capture_path(run.path, run.meta))
-    if observed is None:
-        return None
-    produced = read_failures(Path(run.path) / "destinations.jsonl")
-    return calibrate(observed, produced)
-
-
-# ---------------------------------------------------------------------- the table
 def compare(
-    runs: Sequence[RunResult], names: Sequence[str] | None = None, prices: Prices = Prices()
+    runs: Sequence[RunResult], names: Sequence[str] | None = None, prices: Prices = DEFAULT_PRICES
 ) -> Comparison:
     """The comparison of ``runs`` (same capture, different configurations or functions)."""
     names = tuple(names) if names is not None else tuple(r.path.name for r in runs)
@@ -357,9 +117,9 @@ def compare(
     _config_rows(runs, add)
     add("records", "records", [s["records"] for s in sums])
     pairs = [_disposition_reasons(r.records) for r in runs]
-    for disp in ("processed", "filtered", "discarded", "dead-lettered", "unprocessed"):
+    for disp in DISPOSITION_ROWS:
         counts = [int(s["dispositions"].get(disp, 0)) for s in sums]
-        if disp in ("processed", "discarded", "filtered", "dead-lettered") or any(counts):
+        if disp != Disposition.UNPROCESSED or any(counts):  # unprocessed: only when there are some
             add(f"dispositions.{disp}", f"  {disp}", counts)
         for reason in sorted({why for p in pairs for (d, why) in p if d == disp and why}):
             add(

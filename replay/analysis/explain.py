@@ -1,13 +1,11 @@
-"""The causal chain of one record, and the timeline of one shard: ``esm-replay explain``.
+"""The causal chain of one record: ``esm-replay explain --record/--message/--offset``.
 
-Which invocations carried a record is read from invocations.parquet ``record_rows`` (row numbers of
-records.parquet). Runs written before that column existed fall back to deriving it from the run
-contract: an attempt's batch is the run of its lane's records from ``first_seq`` to ``last_seq`` in
-capture order — a lane is the shard, or with ParallelizationFactor > 1 the shard's records whose key
-hashes to it (B50) — less the records that had left before the attempt started (filtered, aged out,
-trimmed, checkpointed). Each attempt's ``result``, ``next`` and ``rule`` then tell what the ESM did
-and why; ``parent_batch`` links bisect halves and partial-response remainders to their batch; the
-record's row in records.parquet gives its fate, and destinations.jsonl the failure record naming it.
+Every attempt that carried the record (:mod:`replay.analysis.membership`), each attempt's
+``result``, ``next`` and ``rule`` — what the ESM did and why; ``parent_batch`` links bisect halves
+and partial-response remainders to their batch; the record's row in records.parquet gives its fate
+(the rule of a fate decided without an invocation from :func:`replay.rules.reason_rule`), and
+destinations.jsonl the failure record naming it. A shard's blocked timeline is
+:mod:`replay.analysis.timeline`.
 
 The capture (run.json ``capture.path``) supplies arrival times and keys; without it explain still
 works for ParallelizationFactor 1 and says so.
@@ -15,38 +13,28 @@ works for ParallelizationFactor 1 and says so.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from replay.analysis.query import run_capture_path
-from replay.analysis.text import duration
+from replay.analysis.membership import (
+    at_position,
+    carriers,
+    exact_carriers,
+    find_record,
+    load_context,
+)
 from replay.errors import UserError
 from replay.formats.failures import FailureRecord, observed_failures, read_failures
-from replay.formats.runfiles import RunResult, read_run
+from replay.formats.runfiles import RunResult
+from replay.lanes import lane_of_key
+from replay.rules import REASON_RULES, reason_rule
 from replay.timeutil import iso_ms
-
-# Fates decided outside any invocation, and the ESM-SEMANTICS.md rule behind each.
-REASON_RULES = {
-    "RetentionExpired": "B28",
-    "FilterCriteria": "B52",
-    "PayloadTooLarge": "B97",
-    "Disabled": "B13",
-    "maxReceiveCount": "B65",
-}
-# where a reason's rule differs by source family (SQS retention has no rule id of its own)
-KIND_REASON_RULES: dict[str, dict[str, str | None]] = {
-    "sqs": {"RetentionExpired": None, "FilterCriteria": "B71"},
-    "kafka": {"RetentionExpired": "B79", "FilterCriteria": "B80"},
-}
-NOT_INVOKED = ("throttled", "rejected")
+from replay.vocabulary import Cause, Disposition, NextStep, Reason, Result, SourceKind
 
 
 @dataclass(frozen=True)
@@ -139,173 +127,12 @@ def _iso(ms: int | None) -> str | None:
     return None if ms is None else iso_ms(ms)
 
 
-# ---------------------------------------------------------------------- lanes and membership
-def lane_of(keys: Sequence[str | None], factor: int) -> np.ndarray:
-    """B50 (choice ``lane_assignment = md5``): MD5 of the key, first 8 bytes big-endian, mod PF.
-
-    The same rule as the stream engine, so a lane's batch ranges can be mapped back to records.
-    """
-    if factor <= 1:
-        return np.zeros(len(keys), dtype=np.int64)
-    cache: dict[str, int] = {}
-    out = np.empty(len(keys), dtype=np.int64)
-    for i, key in enumerate(keys):
-        k = key or ""
-        if k not in cache:
-            cache[k] = int.from_bytes(hashlib.md5(k.encode("utf-8")).digest()[:8], "big") % factor
-        out[i] = cache[k]
-    return out
-
-
 def _ms_or_none(value: Any) -> int | None:
     return None if value is None else round(value.timestamp() * 1000)
 
 
-def carriers(
-    invocations: pa.Table,
-    positions: dict[str, int],
-    *,
-    shard: str,
-    lane: int,
-    pos: int,
-    disposition: str,
-    deliveries: int,
-    done_ms: int | None,
-) -> list[int]:
-    """Row numbers of the invocations whose batch held the record at ``pos`` of ``shard``/``lane``.
-
-    ``positions`` maps the shard's sequence numbers to capture positions. A candidate attempt's range
-    covers the record; it held the record unless the record had already left (``done`` before the
-    attempt started). An attempt starting at the very instant of ``done`` held it only when the
-    record's delivery count needs it (a zero-duration invocation that processed it).
-    """
-    if disposition == "filtered":
-        return []
-    inv = invocations
-    sel = pc.and_(
-        pc.and_(pc.equal(inv.column("shard"), shard), pc.equal(inv.column("lane"), lane)),
-        pc.greater(inv.column("records"), 0),
-    )
-    rows = np.flatnonzero(sel.to_numpy(zero_copy_only=False))
-    if not len(rows):
-        return []
-    firsts = inv.column("first_seq").take(rows).to_pylist()
-    lasts = inv.column("last_seq").take(rows).to_pylist()
-    starts = inv.column("start").take(rows).cast(pa.int64()).to_numpy()
-    results = inv.column("result").take(rows).to_pylist()
-    lo = np.array([positions.get(f, -1) for f in firsts])
-    hi = np.array([positions.get(t, -1) for t in lasts])
-    cover = (lo <= pos) & (pos <= hi)
-    if done_ms is None:
-        return [int(r) for r in rows[cover]]
-    before = cover & (starts < done_ms)
-    held = rows[before].tolist()
-    invoked = sum(1 for r, b in zip(results, before, strict=True) if b and r not in NOT_INVOKED)
-    if invoked < deliveries:
-        at = np.flatnonzero(cover & (starts == done_ms))
-        held += [int(rows[i]) for i in at if invoked < deliveries]
-        held.sort()
-    return held
-
-
-def exact_carriers(invocations: pa.Table, row: int) -> list[int] | None:
-    """Row numbers of the invocations whose ``record_rows`` hold records.parquet row ``row``.
-
-    Exact for every source (an SQS batch's messages need not be contiguous); ``None`` when the run
-    predates the column, and :func:`carriers` derives the answer from sequence ranges instead.
-    """
-    if "record_rows" not in invocations.column_names:
-        return None
-    lists = invocations.column("record_rows").combine_chunks()
-    hit = pc.equal(pc.list_flatten(lists), row)
-    parents = pc.filter(pc.list_parent_indices(lists), hit)
-    return sorted({int(i) for i in parents.to_numpy()})
-
-
-# ---------------------------------------------------------------------- loading
-@dataclass(frozen=True)
-class _Context:
-    run: RunResult
-    capture: pa.Table | None  # shard, seq, pos, arrival, key (+ message_id) in capture order
-    capture_path: Path | None
-
-
-def _load(run_path: str | Path) -> _Context:
-    run = read_run(run_path)
-    cap_path = run_capture_path(run.path, run.meta)
-    table = None
-    if cap_path is not None:
-        files = sorted((cap_path / "records").glob("*.parquet"))
-        names = set(pq.read_schema(files[0]).names) if files else set()
-        cols = [c for c in ("shard", "seq", "pos", "arrival", "key", "message_id") if c in names]
-        table = pa.concat_tables(pq.read_table(f, columns=cols) for f in files).sort_by(
-            [("shard", "ascending"), ("pos", "ascending")]
-        )
-        if table.num_rows != run.records.num_rows:
-            table = None  # a different capture now lives there: trust only the run
-    return _Context(run, table, cap_path)
-
-
 def _factor(run: RunResult) -> int:
     return int((run.meta.get("config") or {}).get("ParallelizationFactor") or 1)
-
-
-def find_record(
-    ctx: _Context,
-    *,
-    record: str | None = None,
-    message: str | None = None,
-    offset: str | None = None,
-) -> int:
-    """Row (capture order) of the record named by ``SHARD:SEQ``/``SHARD#POS``, a message id or ``P:O``.
-
-    Raises:
-        UserError: the reference is malformed or names no record of the run.
-    """
-    rec = ctx.run.records
-    shards = rec.column("shard")
-    seqs = rec.column("seq")
-    if sum(x is not None for x in (record, message, offset)) != 1:
-        raise UserError(
-            "explain: give exactly one of --record SHARD:SEQ, --message ID, --offset P:O"
-        )
-    if record is not None:
-        shard, sep, seq = record.rpartition(":")
-        if sep and shard:
-            mask = pc.and_(pc.equal(shards, shard), pc.equal(seqs, seq))
-            what = f"--record {record}: no record {seq} in shard {shard}"
-        else:
-            shard, sep, pos = record.rpartition("#")
-            if not (sep and shard and pos.isdigit()):
-                raise UserError(f"--record {record!r}: expected SHARD:SEQ (or SHARD#POS)")
-            mask = pc.and_(pc.equal(shards, shard), pc.equal(rec.column("pos"), int(pos)))
-            what = f"--record {record}: no position {pos} in shard {shard}"
-    elif message is not None:
-        mask = pc.equal(seqs, message)
-        if ctx.capture is not None and "message_id" in ctx.capture.column_names:
-            mask = pc.or_(
-                mask, pc.fill_null(pc.equal(ctx.capture.column("message_id"), message), False)
-            )
-        what = f"--message {message}: no such message id in the run"
-    else:
-        assert offset is not None
-        part, sep, off = offset.rpartition(":")
-        if not (sep and part and off.isdigit()):
-            raise UserError(
-                f"--offset {offset!r}: expected PARTITION:OFFSET (or TOPIC-PARTITION:OFFSET)"
-            )
-        names = pc.unique(shards).to_pylist()
-        match = [s for s in names if s == part or s.rsplit("-", 1)[-1] == part]
-        if len(match) != 1:
-            raise UserError(
-                f"--offset {offset}: partition {part!r} matches {len(match)} of {sorted(names)}"
-            )
-        mask = pc.and_(pc.equal(shards, match[0]), pc.equal(seqs, off))
-        what = f"--offset {offset}: no offset {off} in {match[0]}"
-    hits = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-    if not len(hits):
-        raise UserError(what)
-    return int(hits[0])
 
 
 # ---------------------------------------------------------------------- record explanation
@@ -319,22 +146,14 @@ def _range_holds(rec: FailureRecord, shard: str, seq: str, message: str | None) 
     return seq in (rec.first_seq, rec.last_seq)
 
 
-def _at(seq: str | None, positions: dict[str, int]) -> str:
-    """A sequence number as its capture position (``#8537``): short, and what ``SHARD#POS`` takes."""
-    if seq is None:
-        return "-"
-    pos = positions.get(seq)
-    return seq if pos is None else f"#{pos}"
-
-
 # what an SQS receive's ``next`` did to its messages (a queue has no checkpoint)
 QUEUE_EFFECTS = {
-    "delete": "the batch is deleted",
-    "partial-delete": "reported failures stay, the rest are deleted",
-    "visibility-timeout": "the messages reappear when the visibility timeout ends",
-    "retry": "the ESM retries the invoke with the same receive",
-    "release": "the messages reappear when the visibility timeout ends",
-    "horizon": "simulation horizon reached",
+    NextStep.DELETE: "the batch is deleted",
+    NextStep.PARTIAL_DELETE: "reported failures stay, the rest are deleted",
+    NextStep.VISIBILITY_TIMEOUT: "the messages reappear when the visibility timeout ends",
+    NextStep.RETRY: "the ESM retries the invoke with the same receive",
+    NextStep.RELEASE: "the messages reappear when the visibility timeout ends",
+    NextStep.HORIZON: "simulation horizon reached",
 }
 
 
@@ -344,20 +163,20 @@ def _checkpoint(
     nxt = row["next"]
     if queue:
         return QUEUE_EFFECTS.get(nxt, nxt)
-    if nxt == "checkpoint":
+    if nxt == NextStep.CHECKPOINT:
         return (
-            f"checkpoint moves to {_at(row['last_seq'], positions)}"
+            f"checkpoint moves to {at_position(row['last_seq'], positions)}"
             if row["last_seq"]
             else "checkpoint"
         )
-    if nxt == "discard":
-        return f"checkpoint moves past {_at(row['last_seq'], positions)} (batch discarded)"
-    if nxt == "partial-retry":
-        rest = next((c for c in children if c["cause"] == "partial-retry"), None)
+    if nxt == NextStep.DISCARD:
+        return f"checkpoint moves past {at_position(row['last_seq'], positions)} (batch discarded)"
+    if nxt == NextStep.PARTIAL_RETRY:
+        rest = next((c for c in children if c["cause"] == Cause.PARTIAL_RETRY), None)
         if rest is None:
             return "checkpoint moves"
-        return f"checkpoint moves to just before {_at(rest['first_seq'], positions)}"
-    if nxt == "horizon":
+        return f"checkpoint moves to just before {at_position(rest['first_seq'], positions)}"
+    if nxt == NextStep.HORIZON:
         return "simulation horizon reached"
     return "checkpoint stays"
 
@@ -365,15 +184,15 @@ def _checkpoint(
 def _split(
     row: dict[str, Any], children: list[dict[str, Any]], held: set[int], positions: dict[str, int]
 ) -> tuple[str, ...]:
-    if row["next"] != "bisect":
+    if row["next"] != NextStep.BISECT:
         return ()
     halves: dict[int, dict[str, Any]] = {}
     for c in children:
-        if c["cause"] == "bisect":
+        if c["cause"] == Cause.BISECT:
             halves.setdefault(c["batch"], c)
     return tuple(
         f"batch {b}: {c['records']} record(s) "
-        f"{_at(c['first_seq'], positions)}..{_at(c['last_seq'], positions)}"
+        f"{at_position(c['first_seq'], positions)}..{at_position(c['last_seq'], positions)}"
         + (" <- this record" if c["invocation"] in held else "")
         for b, c in sorted(halves.items())
     )
@@ -391,7 +210,7 @@ def explain_record(
     Raises:
         UserError: not a run, or no such record.
     """
-    ctx = _load(run_path)
+    ctx = load_context(run_path)
     run = ctx.run
     row = find_record(ctx, record=record, message=message, offset=offset)
     r = run.records.slice(row, 1).to_pylist()[0]
@@ -409,7 +228,7 @@ def explain_record(
         )
     else:
         notes.append("capture not found: arrival time and key unknown")
-    lane = int(lane_of([key], factor)[0])
+    lane = lane_of_key(key, factor)
     in_shard = pc.equal(run.records.column("shard"), shard)
     shard_rec = run.records.filter(in_shard)
     positions = dict(
@@ -429,8 +248,9 @@ def explain_record(
             done_ms=done,
         )
     kind = str((run.meta.get("capture") or {}).get("kind", ""))
-    pos_of_row = run.records.column("pos").to_numpy() if kind == "sqs" else None
-    steps = _steps(run.invocations, held, positions, queue=kind == "sqs", pos_of_row=pos_of_row)
+    queue = kind == SourceKind.SQS
+    pos_of_row = run.records.column("pos").to_numpy() if queue else None
+    steps = _steps(run.invocations, held, positions, queue=queue, pos_of_row=pos_of_row)
     message_id = None
     if ctx.capture is not None and "message_id" in ctx.capture.column_names:
         message_id = ctx.capture.column("message_id")[row].as_py()
@@ -528,16 +348,17 @@ def _steps(
     return tuple(steps)
 
 
+# fates whose rule is the one of the last attempt that carried the record
+DECIDED_BY_AN_ATTEMPT = (Disposition.PROCESSED, Disposition.DISCARDED, Disposition.DEAD_LETTERED)
+
+
 def _fate_rule(r: dict[str, Any], steps: tuple[Step, ...], kind: str) -> str | None:
     reason = r["reason"]
-    by_kind = KIND_REASON_RULES.get(kind, {})
-    if reason in by_kind:
-        return by_kind[reason]
-    if reason == "RecordAgeExceeded":
+    if reason == Reason.RECORD_AGE_EXCEEDED:
         return "B27" if r["deliveries"] else "B25"
-    if reason in REASON_RULES:
-        return REASON_RULES[reason]
-    if steps and r["disposition"] in ("processed", "discarded", "dead-lettered"):
+    if reason in REASON_RULES:  # decided without an invocation (a family may have no rule for it)
+        return reason_rule(reason, kind)
+    if steps and r["disposition"] in DECIDED_BY_AN_ATTEMPT:
         return steps[-1].rule
     return None
 
@@ -547,7 +368,7 @@ def _step_lines(s: Step) -> list[str]:
     first = "-" if s.first_pos is None else f"#{s.first_pos}"
     last = "-" if s.last_pos is None else f"#{s.last_pos}"
     err = f" ({s.function_error})" if s.function_error else ""
-    items = f", {s.failed_items} item(s) reported" if s.result == "partial" else ""
+    items = f", {s.failed_items} item(s) reported" if s.result == Result.PARTIAL else ""
     span = f"{first}..{last}"
     if s.members:  # a receive: list its messages (up to 10 shown)
         shown = " ".join(f"#{p}" for p in s.members[:10])
@@ -563,7 +384,7 @@ def _step_lines(s: Step) -> list[str]:
 
 
 def _alike(a: Step, b: Step) -> bool:
-    return b.cause == "retry" and (a.batch, a.result, a.next, a.rule) == (
+    return b.cause == Cause.RETRY and (a.batch, a.result, a.next, a.rule) == (
         b.batch,
         b.result,
         b.next,
@@ -577,7 +398,7 @@ def render_record(x: RecordExplanation) -> str:
     Runs of identical retries (a shard blocked for hours) print their first and last attempt and a
     count; ``--format json`` keeps every step.
     """
-    if x.source == "sqs":
+    if x.source == SourceKind.SQS:
         name = x.message_id or x.seq
         seq = f" (sequence number {x.seq})" if x.message_id and x.message_id != x.seq else ""
         lines = [f"message {name}{seq} of queue {x.shard}", f"  position #{x.pos} in the queue"]
@@ -590,7 +411,9 @@ def render_record(x: RecordExplanation) -> str:
     if x.arrival_ms is not None:
         lines.append(f"  arrived {iso_ms(x.arrival_ms)}")
     carried = f"  carried by {len(x.steps)} attempt(s), delivered {x.deliveries} time(s)"
-    if x.source == "sqs":  # each receive is one batch id: what ApproximateReceiveCount counts
+    if (
+        x.source == SourceKind.SQS
+    ):  # each receive is one batch id: what ApproximateReceiveCount counts
         carried += f", received {len({s.batch for s in x.steps})} time(s)"
     lines.append(carried)
     lines.append("")
@@ -629,218 +452,4 @@ def render_record(x: RecordExplanation) -> str:
         else:
             lines.append("  named by no production failure record (observed/failures.jsonl)")
     lines.extend(f"note: {n}" for n in x.notes)
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------- shard timeline
-@dataclass(frozen=True)
-class Block:
-    """One interval during which a shard (or one of its lanes) could not move on."""
-
-    start_ms: int
-    end_ms: int
-    lane: int | None
-    batch: int | None
-    first_seq: str | None
-    last_seq: str | None
-    failed_attempts: int
-    culprit: str
-    ended_by: str
-    first_pos: int | None = None
-    last_pos: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        out = {k: v for k, v in self.__dict__.items() if k not in ("start_ms", "end_ms")}
-        out.update(
-            start=iso_ms(self.start_ms),
-            end=iso_ms(self.end_ms),
-            blocked_ms=self.end_ms - self.start_ms,
-        )
-        return out
-
-
-@dataclass(frozen=True)
-class ShardTimeline:
-    """When a shard or group was blocked, by which records, and how each block ended."""
-
-    run: str
-    shard: str
-    records: int
-    invocations: int
-    results: dict[str, int]
-    dispositions: dict[str, int]
-    blocked_ms: int
-    max_iterator_age_ms: int | None
-    blocks: tuple[Block, ...]
-    kind: str = "shard"  # or "group": an SQS FIFO message group
-
-    def to_json(self) -> dict[str, Any]:
-        """The document ``explain --shard --format json`` prints."""
-        out = {k: v for k, v in self.__dict__.items() if k != "blocks"}
-        out["blocks"] = [b.to_json() for b in self.blocks]
-        return out
-
-
-def explain_shard(run_path: str | Path, shard: str) -> ShardTimeline:
-    """The blocked intervals of one shard, SQS FIFO message group (B75) or Kafka partition, and
-    their causes.
-
-    Raises:
-        UserError: not a run, or no such shard or group.
-    """
-    run = read_run(run_path)
-    shards = run.meta["summary"].get("shards") or {}
-    if shard in shards:
-        inv = run.invocations.filter(pc.equal(run.invocations.column("shard"), shard))
-        rec = run.records.filter(pc.equal(run.records.column("shard"), shard))
-        return _timeline(run, shard, inv, rec, shards[shard])
-    group = _group_members(run_path, run, shard)
-    if group is None:
-        stalled = sorted(run.meta["summary"].get("groups") or {})
-        also = f"; stalled FIFO groups are {', '.join(stalled)}" if stalled else ""
-        raise UserError(
-            f"--shard {shard}: not in the run; shards are {', '.join(sorted(shards))}{also}"
-        )
-    rows, carriers_of = group
-    info = {"records": len(rows), **((run.meta["summary"].get("groups") or {}).get(shard) or {})}
-    rec = run.records.take(rows)
-    timeline = _timeline(run, shard, run.invocations.take(carriers_of), rec, info)
-    return replace(
-        timeline, kind="group", blocks=tuple(_group_culprit(b, rec) for b in timeline.blocks)
-    )
-
-
-def _group_culprit(block: Block, rec: pa.Table) -> Block:
-    """A FIFO group waits on one message (B75): the one whose fate ended the block."""
-    done = rec.column("done").cast(pa.int64()).fill_null(-1).to_numpy()
-    at = np.flatnonzero(done == block.end_ms)
-    if not len(at):
-        return block
-    r = rec.slice(int(at[0]), 1).to_pylist()[0]
-    return replace(block, culprit=f"message {r['shard']}#{r['pos']} ({r['seq']})")
-
-
-def _group_members(run_path: str | Path, run: RunResult, group: str) -> tuple[Any, Any] | None:
-    """An SQS FIFO group's record rows and the invocations that carried any of them."""
-    if "record_rows" not in run.invocations.column_names:
-        return None
-    ctx = _load(run_path)
-    if ctx.capture is None or str((run.meta.get("capture") or {}).get("kind")) != "sqs":
-        return None
-    rows = np.flatnonzero(
-        pc.fill_null(pc.equal(ctx.capture.column("key"), group), False).to_numpy(
-            zero_copy_only=False
-        )
-    )
-    if not len(rows):
-        return None
-    lists = run.invocations.column("record_rows").combine_chunks()
-    hit = pc.is_in(pc.list_flatten(lists), pa.array(rows))
-    carriers_of = np.unique(pc.filter(pc.list_parent_indices(lists), hit).to_numpy())
-    return rows, carriers_of
-
-
-def _timeline(
-    run: RunResult, name: str, inv: pa.Table, rec: pa.Table, info: dict[str, Any]
-) -> ShardTimeline:
-    starts = inv.column("start").cast(pa.int64()).to_numpy()
-    results = np.asarray(inv.column("result").to_pylist(), dtype=object)
-    failing = ~np.isin(results, ["ok", "in-flight"])
-    done = rec.column("done").cast(pa.int64()).fill_null(-1).to_numpy()
-    positions = dict(zip(rec.column("seq").to_pylist(), rec.column("pos").to_pylist(), strict=True))
-    blocks = []
-    for a_iso, b_iso in info.get("blocked") or []:
-        a, b = _parse_iso(a_iso), _parse_iso(b_iso)
-        in_block = failing & (starts >= a) & (starts <= b)
-        blocks.append(_block(inv, rec, np.flatnonzero(in_block), (a, b), done, positions))
-    return ShardTimeline(
-        run=str(run.path),
-        shard=name,
-        records=int(info.get("records", rec.num_rows)),
-        invocations=inv.num_rows,
-        results=_counts(inv.column("result")),
-        dispositions=_counts(rec.column("disposition")),
-        blocked_ms=int(info.get("blocked_ms") or 0),
-        max_iterator_age_ms=info.get("max_iterator_age_ms"),
-        blocks=tuple(blocks),
-    )
-
-
-def _counts(col: pa.ChunkedArray) -> dict[str, int]:
-    vc = pc.value_counts(col).to_pylist()
-    return {str(v["values"]): int(v["counts"]) for v in sorted(vc, key=lambda d: str(d["values"]))}
-
-
-def _parse_iso(text: str) -> int:
-    from replay.timeutil import parse_time
-
-    return parse_time(text, field="blocked interval")
-
-
-def _block(
-    inv: pa.Table,
-    rec: pa.Table,
-    rows: np.ndarray,
-    span: tuple[int, int],
-    done: np.ndarray,
-    positions: dict[str, int],
-) -> Block:
-    """One blocked interval: the batch that failed in it, the smallest failing range, the end."""
-    a, b = span
-    dispositions = np.asarray(rec.column("disposition").to_pylist(), dtype=object)
-    left = rec.filter(pa.array((done == b) & (dispositions != "processed")))
-    if left.num_rows:
-        ended = "; ".join(
-            f"{n} record(s) {why}" for why, n in _counts(left.column("reason")).items()
-        )
-    else:
-        ended = "the batch went through"
-    if not len(rows):
-        return Block(a, b, None, None, None, None, 0, "-", ended)
-    attempts = inv.take(rows).to_pylist()
-    first, last = attempts[0], attempts[-1]
-    shard = first["shard"]
-    lo, hi = _at(last["first_seq"], positions), _at(last["last_seq"], positions)
-    if last["records"] == 1:
-        culprit = f"record {shard}{lo}"
-    else:
-        culprit = f"batch {last['batch']} of {last['records']} records {shard}{lo}..{hi}"
-    return Block(
-        start_ms=a,
-        end_ms=b,
-        lane=first["lane"],
-        batch=first["batch"],
-        first_seq=first["first_seq"],
-        last_seq=first["last_seq"],
-        failed_attempts=len(attempts),
-        culprit=culprit,
-        ended_by=ended,
-        first_pos=positions.get(first["first_seq"]),
-        last_pos=positions.get(first["last_seq"]),
-    )
-
-
-def render_shard(t: ShardTimeline) -> str:
-    """The timeline as plain text (deterministic: golden files compare it)."""
-    lines = [
-        f"{t.kind} {t.shard}: {t.records} records, {t.invocations} invocations "
-        f"({', '.join(f'{k} {v}' for k, v in t.results.items())})",
-        f"  dispositions: {', '.join(f'{k} {v}' for k, v in t.dispositions.items())}",
-        f"  max iterator age {duration(t.max_iterator_age_ms)}, blocked {duration(t.blocked_ms)} in "
-        f"{len(t.blocks)} interval(s)",
-    ]
-    for blk in t.blocks:
-        lines.append("")
-        lane = f" lane {blk.lane}" if blk.lane else ""
-        lines.append(
-            f"blocked{lane} {iso_ms(blk.start_ms)} .. {iso_ms(blk.end_ms)} ({duration(blk.end_ms - blk.start_ms)})"
-        )
-        if blk.batch is not None:
-            lines.append(
-                f"  batch {blk.batch} (#{blk.first_pos}..#{blk.last_pos}) failed "
-                f"{blk.failed_attempts} attempt(s)"
-            )
-        lines.append(f"  blocked by {blk.culprit}")
-        lines.append(f"  ended: {blk.ended_by}")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from replay.analysis.compare import Prices, estimate_cost
+from replay.analysis.cost import Prices, estimate_cost
 from replay.errors import UserError
 from replay.formats.runfiles import RunResult
 

@@ -95,8 +95,8 @@ def compare(
     result, iterator age, latency, blocked time per shard, estimated cost, the first record whose
     fate differs, and calibration against production's failure records when the capture has them.
     """
-    from replay.analysis.compare import Prices
     from replay.analysis.compare import compare as compare_all
+    from replay.analysis.cost import Prices
     from replay.analysis.query import discover
     from replay.formats.runfiles import read_run
 
@@ -144,7 +144,8 @@ def explain(
     For a record: every attempt that carried it, each result, bisect splits, checkpoint moves, the
     rule (ESM-SEMANTICS id) deciding each step, and its final fate.
     """
-    from replay.analysis.explain import explain_record, explain_shard, render_record, render_shard
+    from replay.analysis.explain import explain_record, render_record
+    from replay.analysis.timeline import explain_shard, render_shard
 
     if format_ not in ("text", "json"):
         raise UserError(f"--format {format_!r}: choose text or json")

@@ -21,7 +21,8 @@ from replay.cli.app import out_console
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from replay.analysis.compare import Comparison, ComparisonRow, Prices
+    from replay.analysis.compare import Comparison, ComparisonRow
+    from replay.analysis.cost import Prices
     from replay.sweep import SweepResult
 
 

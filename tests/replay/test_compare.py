@@ -18,14 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 import replay.demo as demo_module
-from replay.analysis.compare import (
-    Calibration,
-    Prices,
-    calibrate,
-    compare,
-    compare_runs,
-    estimate_cost,
-)
+from replay.analysis.calibration import Calibration, calibrate
+from replay.analysis.compare import compare, compare_runs
+from replay.analysis.cost import Prices, estimate_cost
 from replay.cli.main import app
 from replay.engine.runner import replay
 from replay.formats.capture import write_capture

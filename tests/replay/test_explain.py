@@ -12,13 +12,16 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from replay.analysis.explain import carriers, exact_carriers, explain_record, explain_shard, lane_of
+from replay.analysis.explain import explain_record
+from replay.analysis.membership import carriers, exact_carriers
+from replay.analysis.timeline import explain_shard
 from replay.cli.main import app
 from replay.engine.runner import replay
 from replay.engine.streams import StreamEngine
 from replay.formats.capture import read_capture, write_capture
 from replay.formats.runfiles import read_run
 from replay.function import Duration, Fault, FunctionModel
+from replay.lanes import lane_of
 from replay.testing import Rec, make_capture, msg, rec, simulate
 from replay.vocabulary import SourceKind
 from tests.replay.test_compare import golden, small_demo
