@@ -21,6 +21,7 @@ from replay.config import EsmConfig, StartingPosition, default_config, load_conf
 from replay.engine.base import EngineBase
 from replay.engine.options import EngineOptions
 from replay.engine.summary import metrics_table, summarize
+from replay.errors import ConfigError
 from replay.formats.capture import MANIFEST, Capture, capture_fingerprint, read_capture
 from replay.formats.runfiles import (
     RUN_FORMAT,
@@ -29,6 +30,7 @@ from replay.formats.runfiles import (
     refuse_existing,
     write_run,
 )
+from replay.formats.settings import SettingError, typed_setting
 from replay.function import FunctionModel, load_function
 from replay.timeutil import iso_ms
 from replay.vocabulary import SourceKind
@@ -90,8 +92,23 @@ def resolve_config(
                 base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
             )
         origin = "defaults"
-    settings = {**capture.manifest.source.settings, **src}
-    return ResolvedConfig(config, origin, settings)
+    return ResolvedConfig(config, origin, _source_settings(capture, src))
+
+
+def _source_settings(capture: Capture, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The capture's source settings with ``--set Source.NAME=VALUE`` on top, each override
+    typed and range-checked for the family (a typo is refused, never ignored); an override of
+    part of an object (``Source.RedrivePolicy.maxReceiveCount=5``) is merged into it."""
+    settings = dict(capture.manifest.source.settings)
+    for name, value in overrides.items():
+        current = settings.get(name)
+        if isinstance(value, dict) and isinstance(current, dict):
+            value = {**current, **value}
+        try:
+            settings[name] = typed_setting(capture.kind, name, value, f"--set Source.{name}")
+        except SettingError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings
 
 
 def replay(

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from replay import __version__
 from replay.errors import CaptureError
+from replay.formats.settings import SettingError, check_settings
 from replay.timeutil import iso_ms, parse_time
 from replay.vocabulary import SourceKind
 
@@ -231,7 +232,9 @@ def _source(doc: _Doc, src: dict[str, Any]) -> SourceInfo:
         region=doc.optional(src.get("region"), str, "source.region", "text or null"),
         name=doc.optional(src.get("name"), str, "source.name", "text or null"),
         fifo=doc.typed(src.get("fifo", False), bool, "source.fifo", "true or false"),
-        settings=dict(doc.typed(src.get("settings") or {}, dict, "source.settings", "an object")),
+        settings=_settings(
+            doc, kind, doc.typed(src.get("settings") or {}, dict, "source.settings", "an object")
+        ),
     )
 
 
@@ -291,3 +294,11 @@ def _function(doc: _Doc, fn: dict[str, Any]) -> dict[str, Any]:
         if not number or (integral and not isinstance(value, int)) or not ok(value):
             raise doc.fail(f"function.{key}", what, value)
     return dict(fn)
+
+
+def _settings(doc: _Doc, kind: SourceKind, settings: dict[str, Any]) -> dict[str, Any]:
+    """The source settings a replay reads, typed and range-checked (others kept as they are)."""
+    try:
+        return check_settings(kind, settings, "source.settings")
+    except SettingError as exc:
+        raise CaptureError(f"{doc.where}: {exc}") from None
