@@ -26,10 +26,10 @@ from replay import events
 from replay.config import parse_config
 from replay.engine.base import EngineRun
 from replay.engine.options import EngineOptions
-from replay.engine.runner import engine_for
+from replay.engine.runner import check_function, engine_for
 from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.function import FunctionModel
-from replay.vocabulary import SourceKind
+from replay.vocabulary import NOT_INVOKED, SourceKind
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z: the capture start of every test capture
 KINESIS_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test-stream"
@@ -295,7 +295,7 @@ class Simulation:
 
     def delivered(self) -> list[tuple[str, ...]]:
         """The record labels of each attempt that reached the function."""
-        return [i.records for i in self.invocations if i.result not in ("throttled", "rejected")]
+        return [i.records for i in self.invocations if i.result not in NOT_INVOKED]
 
 
 def simulate(
@@ -323,6 +323,7 @@ def simulate(
     )
     seen: list[dict[str, Any]] = []
     model = function if isinstance(function, FunctionModel) else FunctionModel()
+    check_function(capture, cfg, model)  # B9, B88: before any engine is built, as a replay does
     engine = engine_for(kind)(
         capture,
         cfg,

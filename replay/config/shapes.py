@@ -4,7 +4,7 @@ The field set, shapes and ranges are those of the botocore Lambda service model 
 2015-03-31``, botocore 1.44.5): ``CreateEventSourceMappingRequest`` merged with
 ``UpdateEventSourceMappingRequest``, plus the read-only members of
 ``EventSourceMappingConfiguration``. The model is copied here as data because the ``replay`` core
-never depends on botocore (tests/test_import_hygiene.py); tests/replay/test_config.py compares the
+never depends on botocore (tests/test_import_hygiene.py); tests/replay/config/test_config.py compares the
 copy with the installed botocore's model.
 
 Terraform's ``aws_lambda_event_source_mapping`` spells the same members in snake_case

@@ -35,7 +35,7 @@ from replay.function import (
     resolve_handler,
     throttled_at,
 )
-from replay.vocabulary import Disposition, SourceKind
+from replay.vocabulary import Disposition, Reason, SourceKind
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invoke request payload (1.2, 9)
 NO_TIME = -1
@@ -179,9 +179,9 @@ class EngineBase:
         """B52–B54, B71, B80: evaluate FilterCriteria once per record, in chunks of event records."""
         if not self.config.filter_patterns:
             return np.ones(self.n, dtype=bool)
-        from replay.filters import FilterSet, match_records
+        from replay.filters import match_records
 
-        filters = FilterSet.from_texts(self.config.filter_patterns)
+        filters = self.config.filter_set  # parsed once, when the configuration was validated
         mask = np.empty(self.n, dtype=bool)
         step = 50_000
         for lo in range(0, self.n, step):
@@ -192,12 +192,16 @@ class EngineBase:
 
     # ------------------------------------------------------------------ dispositions
     def _reason_code(self, reason: str) -> int:
+        reason = str(reason)  # a Reason member is kept as its plain value (records.parquet)
         if reason not in self.reasons:
             self.reasons.append(reason)
         return self.reasons.index(reason)
 
     def _resolve(self, rows: np.ndarray, disp: Disposition, reason: str, t: int) -> None:
-        """Give ``rows`` their one final disposition (rows already resolved are left alone)."""
+        """Give ``rows`` their one final disposition (rows already resolved are left alone).
+
+        ``reason`` is a :class:`~replay.vocabulary.Reason` (or ``""`` for none, as for processed
+        records)."""
         n = len(rows)
         if not n:
             return
@@ -317,7 +321,7 @@ class EngineBase:
     ) -> EngineRun:
         """Unresolved records become ``unprocessed`` and the outputs are assembled."""
         left = np.flatnonzero(self.disp == UNRESOLVED)
-        self._resolve(left, Disposition.UNPROCESSED, "HorizonReached", end)
+        self._resolve(left, Disposition.UNPROCESSED, Reason.HORIZON_REACHED, end)
         if self.progress:
             self.progress(self.resolved, self.n)
         return EngineRun(

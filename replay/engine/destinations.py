@@ -58,7 +58,7 @@ def _invocation_header(
         "requestContext": {
             "requestId": request_id,
             "functionArn": function_arn,
-            "condition": condition,
+            "condition": str(condition),  # a Reason member as its plain value
             "approximateInvokeCount": approximate_invoke_count,
         }
     }

@@ -3,8 +3,8 @@
 Kafka's ESM reads each partition in offset order, but a *consumer* (poller) owns several partitions
 and one invocation may carry records of several of them (B93). So a lane here is a consumer: it
 gathers a batch across its partitions (BatchSize, the 500 ms default window, 6 MB: B17), and a
-failing batch blocks every partition in it. From there the consequences are the stream engine's,
-which this engine extends:
+failing batch blocks every partition in it. From there the consequences are those of the shared
+machine in :mod:`replay.engine.retry`, with Kafka's own rules:
 
 * on-demand mode: the whole batch is retried until it succeeds or its records leave the topic's
   retention (B79) — MaximumRetryAttempts and friends are provisioned-only (B82, validated);
@@ -18,6 +18,10 @@ which this engine extends:
 * consumers: on-demand starts with one and adds one when the offset lag grows, taking effect a few
   minutes later; provisioned runs MinimumPollers and scales toward MaximumPollers; never more than
   the partition count (B87). Partitions move between consumers only at batch boundaries.
+
+Blocked time is counted per partition, for the intervals a consumer was blocked while holding it;
+a partition still blocked when the simulation is cut off (``--until``) is not counted for that
+last interval.
 """
 
 from __future__ import annotations
@@ -30,36 +34,32 @@ import numpy as np
 import pyarrow as pa
 
 from replay import events
-from replay.config import check_function_fit
 from replay.engine import destinations
 from replay.engine.base import UNRESOLVED, EngineRun
-from replay.engine.responses import ResponseVerdict, Verdict, judge_kafka_response
-from replay.engine.streams import Batch, Lane, StreamEngine, _Attempt, _Outcome
-from replay.function import FaultVerdict, InvokeResult
-from replay.vocabulary import Disposition
+from replay.engine.polling import PollingEngine, Track
+from replay.engine.responses import ResponseVerdict, judge_kafka_response
+from replay.engine.retry import Batch, Discard, Lane
+from replay.function import FaultVerdict
+from replay.vocabulary import Reason, SourceKind
 
 MINUTE = 60_000
 DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000  # Kafka's log.retention.hours default (168)
 CAPPED_RETRIES = 10  # B81
 INVOKES_PER_PROVISIONED_POLLER = 5  # 7: "each poller ~5 MB/s or 5 concurrent invokes"
+BEFORE_COMMITTED_OFFSET = "BeforeCommittedOffset"  # B86's reason (not a vocabulary Reason yet)
 
 
-@dataclass(eq=False)
-class Partition:
+@dataclass(eq=False, kw_only=True)
+class Partition(Track):
     """One topic-partition: its records in offset order and how far they have been read."""
 
     index: int
     name: str
-    rows: np.ndarray
-    ready: np.ndarray  # running max of timestamps: when each record is readable
-    cum_count: np.ndarray  # matched records before each position (len n + 1)
-    cum_size: np.ndarray  # matched bytes before each position (len n + 1)
-    cursor: int = 0
     committed: int = 0
     owner: int | None = None  # the consumer currently reading it (until its batch resolves)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Consumer(Lane):
     """A poller's invoker: a sequential lane over the partitions assigned to it."""
 
@@ -68,18 +68,16 @@ class Consumer(Lane):
     assignment: int = -1  # the assignment version its partitions come from
 
 
-class KafkaEngine(StreamEngine):
+class KafkaEngine(PollingEngine[Consumer]):
     """Replays one capture of a Kafka topic under one ESM configuration."""
 
     def _setup(self) -> None:
-        """Topic state on top of the stream lanes: partitions, consumers and OffsetLag samples."""
+        """Topic state: partitions, consumers and OffsetLag samples."""
+        if self.kind is not SourceKind.KAFKA:
+            raise ValueError(f"KafkaEngine replays Kafka captures, not {self.kind}")
         super()._setup()
         config = self.config
-        # B88: a Kafka ESM refuses a function whose timeout is over 14 minutes
-        check_function_fit(config, function_timeout_s=self.fn.timeout_ms / 1000)
         self.provisioned = config.provisioned is not None
-        self.retention_ms = _retention_ms(self.settings, self.options.retention_hours)
-        self.tumbling_ms = 0
         self.partitions: list[Partition] = []
         self.consumers_target = 1
         self.scale_delay_ms = 3 * MINUTE if not self.provisioned else MINUTE
@@ -92,6 +90,9 @@ class KafkaEngine(StreamEngine):
         )
         self.offsets = self.table.column("offset").to_numpy() if has_offsets else None
         self.shard_names = self.table.column("shard").to_numpy(zero_copy_only=False)
+
+    def _retention_ms(self) -> int:
+        return _retention_ms(self.settings, self.options.retention_hours)
 
     def _context_extras(self) -> dict[str, Any]:
         """B94: MSK events carry the cluster ARN, self-managed ones only the bootstrap servers."""
@@ -110,33 +111,23 @@ class KafkaEngine(StreamEngine):
         committed = self.settings.get("CommittedOffsets")
         if not committed or self.offsets is None:
             return super()._eligible_mask()
-        shard = self.table.column("shard").to_numpy(zero_copy_only=False)
-        start = np.array([int(committed.get(s, 0)) for s in shard], dtype=np.int64)
-        return self.offsets >= start, "BeforeCommittedOffset"
+        start = np.array([int(committed.get(s, 0)) for s in self.shard_names], dtype=np.int64)
+        return self.offsets >= start, BEFORE_COMMITTED_OFFSET
 
-    def _build_lanes(self) -> None:
-        eligible, why = self._eligible_mask()
-        if not eligible.all():
-            self._resolve(np.flatnonzero(~eligible), Disposition.UNPROCESSED, why, self.start_ms)
-        shards = self.table.column("shard").to_numpy(zero_copy_only=False)
-        matched_size = np.where(self.matched, self.size, 0)
+    def _build_lanes(self) -> list[Consumer]:
+        """Partitions in capture order, the initial consumers, and the once-a-minute lag check."""
+        eligible = self._eligible_rows()
+        shards = self.shard_names
         for name in dict.fromkeys(shards.tolist()):
             rows = np.flatnonzero((shards == name) & eligible)
-            arr = self.arrival[rows]
             self.partitions.append(
-                Partition(
-                    index=len(self.partitions),
-                    name=str(name),
-                    rows=rows,
-                    ready=np.maximum.accumulate(arr) if len(arr) else arr,
-                    cum_count=np.concatenate(([0], np.cumsum(self.matched[rows], dtype=np.int64))),
-                    cum_size=np.concatenate(([0], np.cumsum(matched_size[rows]))),
-                )
+                self._track(Partition, rows, index=len(self.partitions), name=str(name))
             )
         self.consumers_target = self._initial_consumers()
         for _ in range(self.consumers_target):
             self._add_consumer()
         self.sched.at(self.start_ms - self.start_ms % MINUTE + MINUTE, self._minute)
+        return list(self.lanes)
 
     def _initial_consumers(self) -> int:
         """On-demand starts with one consumer; provisioned with MinimumPollers' invokers (B87)."""
@@ -152,14 +143,9 @@ class KafkaEngine(StreamEngine):
         return max(1, len(self.partitions))
 
     def _add_consumer(self) -> Consumer:
-        empty = np.empty(0, dtype=np.int64)
-        zero = np.zeros(1, dtype=np.int64)
-        consumer = Consumer(
-            index=len(self.lanes), shard="", lane=len(self.lanes), rows=empty, ready=empty,
-            arrival=empty, cum_count=zero, cum_size=zero, idle_since=self.sched.now,
-        )  # fmt: skip
+        index = len(self.lanes)
+        consumer = Consumer(index=index, shard="", lane=index, idle_since=self.sched.now)
         self.lanes.append(consumer)
-        self.lanes_by_shard.setdefault("", []).append(consumer)
         return consumer
 
     # ------------------------------------------------------------------ assignment and scaling
@@ -177,7 +163,6 @@ class KafkaEngine(StreamEngine):
                 owner = self._desired_owner(part.index)
                 if owner != consumer.index and owner < len(self.lanes):
                     other = self.lanes[owner]
-                    assert isinstance(other, Consumer)
                     other.assignment = -1  # it must adopt the partition it is handed
                     if not other.busy and not other.pending:
                         self._schedule_wake(other, self.sched.now)  # hand the partition over
@@ -229,21 +214,16 @@ class KafkaEngine(StreamEngine):
                 self._schedule_wake(lane, self.sched.now)
 
     # ------------------------------------------------------------------ reading
-    def _advance(self, lane: Lane) -> None:
-        """The consumer is free: rebalance, then read the next batch across its partitions."""
-        assert isinstance(lane, Consumer)
-        now = self.sched.now
-        resume = self._paused_until(now)
-        if resume is not None:  # B29: disabled; poll on from the committed offsets when re-enabled
-            lane.idle_since = resume
-            self._schedule_wake(lane, resume)
-            return
-        self._end_block(lane, now)
+    def _read_next(self, lane: Consumer, now: int) -> None:
+        """The consumer is free: rebalance, then read the next batch across its partitions.
+
+        While the mapping is disabled (B29) it polls nothing; re-enabled, it reads on from the
+        committed offsets."""
         self._adopt(lane)
         if not lane.partitions:
             return
         for p in lane.partitions:
-            self._expire_partition(self.partitions[p], now)
+            self._trim(self.partitions[p], now)  # past retention: B79's end of blocking
         nxt = self._next_ready(lane)
         if nxt is None:
             return  # everything read; a rebalance may hand it partitions later
@@ -256,15 +236,6 @@ class KafkaEngine(StreamEngine):
             self._invoke(lane, batch)
         elif batch is not None:
             self._schedule_wake(lane, now)  # all filtered or too old: read on
-
-    def _expire_partition(self, part: Partition, now: int) -> None:
-        """Records past the topic's retention are gone (B79's end of blocking)."""
-        cut = int(part.ready.searchsorted(now - self.retention_ms, side="right"))
-        if cut > part.cursor:
-            self._resolve(
-                part.rows[part.cursor : cut], Disposition.DISCARDED, "RetentionExpired", now
-            )
-            part.cursor = cut
 
     def _next_ready(self, lane: Consumer) -> int | None:
         times = [int(self.partitions[p].ready[self.partitions[p].cursor]) for p in lane.partitions
@@ -330,8 +301,7 @@ class KafkaEngine(StreamEngine):
             flush_at = int(ready[k - 1]) if full and k else deadline
             flush_at = max(flush_at, now)
             if flush_at > now:
-                lane.token += 1
-                self.sched.at(flush_at, self._flush, lane, lane.token)
+                self._schedule_wake(lane, flush_at)  # the flush
                 return None
             lane.gather_open = None
         rows, _, owner = self._candidates(lane, now)
@@ -341,20 +311,23 @@ class KafkaEngine(StreamEngine):
             part = self.partitions[int(p)]
             part.cursor += int((owner == p).sum())
             part.owner = lane.index
-        keep = self.matched[rows]
-        self._resolve(rows[~keep], Disposition.FILTERED, "FilterCriteria", now)  # B80: committed
-        rows = self._drop_expired(lane, rows[keep], now, invokes=1)
-        return self._new_batch(rows, "new")
+        return self._fresh_batch(lane, rows, now)  # filtered records are committed too (B80)
 
     # ------------------------------------------------------------------ the function
-    def _event(self, lane: Lane, batch: Batch) -> dict[str, Any]:
-        return events.build_event(events.build_records(self.table, batch.rows, self.ctx), self.ctx)
+    def _event(self, lane: Consumer, batch: Batch) -> dict[str, Any]:
+        return self._event_of(batch.rows)
+
+    def _event_of(self, rows: np.ndarray) -> dict[str, Any]:
+        """The Kafka event holding ``rows`` (B93, B94)."""
+        return events.build_event(events.build_records(self.table, rows, self.ctx), self.ctx)
 
     def _items(self, rows: np.ndarray) -> list[tuple[str, int]]:
         offsets = self.offsets if self.offsets is not None else self.seqs.astype(np.int64)
         return [(str(self.shard_names[r]), int(offsets[r])) for r in rows]
 
-    def _modelled_response(self, lane: Lane, rows: np.ndarray, verdict: FaultVerdict | None) -> Any:
+    def _modelled_response(
+        self, lane: Consumer, rows: np.ndarray, verdict: FaultVerdict | None
+    ) -> Any:
         if verdict is None or verdict.reported is None:
             return None
         items = self._items(rows[verdict.reported])
@@ -364,17 +337,14 @@ class KafkaEngine(StreamEngine):
             ]
         }
 
-    def _judge(self, rows: np.ndarray, response: Any, duration: int) -> _Outcome:
+    def _read_response(self, rows: np.ndarray, response: Any) -> tuple[ResponseVerdict, int] | None:
+        """B83, by :func:`judge_kafka_response`; no response is success."""
         if response is None:
-            return _Outcome(InvokeResult.OK, duration, None, None, 0)
+            return None
         judged = judge_kafka_response(
             response, self._items(rows), rbif=self.config.report_batch_item_failures
         )
-        if judged.verdict is Verdict.SUCCESS:
-            return _Outcome(InvokeResult.OK, duration, None, judged, 0)
-        if judged.verdict is Verdict.PARTIAL:
-            return _Outcome(InvokeResult.PARTIAL, duration, None, judged, len(judged.failed))
-        return _Outcome(InvokeResult.INVALID, duration, None, judged, 0)
+        return judged, len(judged.failed)
 
     def _split_partial(
         self, batch: Batch, verdict: ResponseVerdict
@@ -384,106 +354,80 @@ class KafkaEngine(StreamEngine):
         failed[list(verdict.failed)] = True
         return batch.rows[~failed], batch.rows[failed]
 
-    def _exhausted(self, batch: Batch) -> bool:
+    def _retry_limit(self) -> int:
         """B81: infinite retries with an on-failure destination stop after 10 (provisioned mode)."""
         mra = self.config.maximum_retry_attempts
         if mra < 0 and self.provisioned and self.config.on_failure:
-            mra = CAPPED_RETRIES
-        return mra >= 0 and batch.failures > mra
+            return CAPPED_RETRIES
+        return mra
 
-    def _oversize(self, lane: Lane, batch: Batch, now: int, nbytes: int) -> None:
-        """B84: a record over the payload limit is discarded as MaximumPayloadSizeExceeded."""
-        self._discard(lane, batch.rows, now, "MaximumPayloadSizeExceeded", 1, response=None)
+    def _oversize(self, lane: Consumer, batch: Batch, now: int, nbytes: int) -> None:
+        """B84: a record over the payload limit is discarded as MaximumPayloadSizeExceeded, its
+        failure record with ``responseContext`` null (it was never sent)."""
+        self._discard(lane, batch.rows, now, Reason.MAXIMUM_PAYLOAD_SIZE_EXCEEDED, 1, response=None)
         self._after_resolution(lane, now)
 
     # ------------------------------------------------------------------ discards and blocking
-    def _discard(
-        self, lane: Lane, rows: np.ndarray, now: int, condition: str, invokes: int, *,
-        response: dict[str, Any] | None,
-    ) -> None:  # fmt: skip
-        """Drop records; the destination receives KafkaBatchInfo (7, B84) or each record (B85)."""
-        if not len(rows):
-            return
-        self._resolve(rows, Disposition.DISCARDED, condition, now)
-        dest = self.config.on_failure
-        if not dest:
-            return
-        kind = destinations.destination_kind(dest)
+    def _failure_records(self, lane: Consumer, discard: Discard) -> list[dict[str, Any]]:
+        """The destination receives KafkaBatchInfo (7, B84), or each record for ``kafka://`` (B85)."""
+        kind = destinations.destination_kind(self.config.on_failure)
+        rows = discard.rows
         items = self._items(rows)
-        nbytes = self._nbytes(rows)
         common: dict[str, Any] = {
             "function_arn": self.fn.arn,
-            "approximate_invoke_count": max(invokes, 1),
-            "response": None if condition == "MaximumPayloadSizeExceeded" else response,
-            "timestamp_ms": now,
+            "approximate_invoke_count": discard.invokes,
+            "response": discard.response,
+            "timestamp_ms": discard.time,
             "event_source_arn": None if self.ctx.kafka_self_managed else self.ctx.source_arn,
             "bootstrap_servers": self.ctx.bootstrap_servers,
         }
         if kind == "kafka":
-            for row, (_, offset) in zip(rows, items, strict=True):
-                one = np.array([row])
-                event = events.build_event(
-                    events.build_records(self.table, one, self.ctx), self.ctx
-                )
-                record = destinations.kafka_topic_failure_record(
+            return [
+                destinations.kafka_topic_failure_record(
                     request_id=self._request_id(),
                     batch_size=1,
                     payload_size=int(self.size[row]),
                     offset=offset,
                     record_timestamp_ms=int(self.arrival[row]),
-                    payload=event,
+                    payload=self._event_of(np.array([row])),
                     **common,
                 )
-                self.destinations.append(record)
-            return
-        payload: dict[str, Any] | None = None
-        if kind == "s3":
-            payload = events.build_event(events.build_records(self.table, rows, self.ctx), self.ctx)
+                for row, (_, offset) in zip(rows, items, strict=True)
+            ]
+        payload = self._event_of(rows) if kind == "s3" else None
         info = destinations.kafka_records_info(
             [p for p, _ in items], [o for _, o in items], [int(self.arrival[r]) for r in rows]
         )
         record = destinations.kafka_failure_record(
             request_id=self._request_id(),
-            condition=condition,
+            condition=discard.condition,
             batch_size=len(rows),
-            payload_size=nbytes,
+            payload_size=self._nbytes(rows),
             records_info=info,
             payload=payload,
             payload_as_string=self.options.s3_payload == "string",
             **common,
         )
-        self.destinations.append(record)
+        return [record]
 
-    def _invoke(self, lane: Lane, batch: Batch) -> None:
-        assert isinstance(lane, Consumer)
-        if lane.block_start is not None and len(batch.rows):
-            lane.block_parts.update(self._partition_names(batch.rows))
-        super()._invoke(lane, batch)
-
-    def _end_block(self, lane: Lane, t: int) -> None:
+    def _holding(self, lane: Consumer, rows: np.ndarray) -> None:
         """A consumer's blocked time counts for every partition its failing batches held."""
-        assert isinstance(lane, Consumer)
-        if lane.block_start is not None and not lane.pending:
-            for name in lane.block_parts:
-                self.part_blocks.setdefault(name, []).append((lane.block_start, t))
-            lane.block_parts.clear()
-        super()._end_block(lane, t)
+        lane.block_parts.update(self._partition_names(rows))
 
-    def _failed(self, att: _Attempt) -> None:
-        assert isinstance(att.lane, Consumer)
-        att.lane.block_parts.update(self._partition_names(att.batch.rows))
-        super()._failed(att)
-
-    def _partial(self, att: _Attempt) -> None:
-        assert isinstance(att.lane, Consumer)
-        att.lane.block_parts.update(self._partition_names(att.batch.rows))
-        super()._partial(att)
+    def _blocked(self, lane: Consumer, start: int, end: int) -> None:
+        for name in lane.block_parts:
+            self.part_blocks.setdefault(name, []).append((start, end))
+        lane.block_parts.clear()
 
     def _partition_names(self, rows: np.ndarray) -> set[str]:
         return {str(s) for s in self.shard_names[rows]}
 
     def _blocks(self) -> dict[str, list[tuple[int, int]]]:
         return dict(self.part_blocks)
+
+    def _log_shard(self, lane: Consumer, rows: np.ndarray) -> str:
+        """The ``shard`` of a Kafka attempt lists the batch's partitions, joined by ``+``."""
+        return "+".join(sorted(self._partition_names(rows))) if len(rows) else ""
 
     def _collect(
         self, end: int, blocks: dict[str, list[tuple[int, int]]], **extra: Any
@@ -498,12 +442,6 @@ class KafkaEngine(StreamEngine):
             }
         )
         return super()._collect(end, blocks, queue_metrics=lag, **extra)
-
-    def _log(self, att: _Attempt, result: str, nxt: str, rule: str) -> None:
-        """The ``shard`` of a Kafka attempt lists the batch's partitions, joined by ``+``."""
-        rows = att.batch.rows
-        att.lane.shard = "+".join(sorted(self._partition_names(rows))) if len(rows) else ""
-        super()._log(att, result, nxt, rule)
 
 
 def _retention_ms(settings: Mapping[str, Any], hours: float | None) -> int:

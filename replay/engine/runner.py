@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from replay import ENGINE_VERSION, __version__
-from replay.config import EsmConfig, StartingPosition, default_config, load_config, parse_config
-from replay.engine.base import EngineBase
+from replay.config import (
+    EsmConfig,
+    StartingPosition,
+    check_function_fit,
+    default_config,
+    load_config,
+    parse_config,
+)
+from replay.engine.base import EngineBase, function_identity
 from replay.engine.options import EngineOptions
+from replay.engine.sqs_queue import visibility_timeout_s
 from replay.engine.summary import metrics_table, summarize
 from replay.errors import ConfigError
 from replay.formats.capture import MANIFEST, Capture, capture_fingerprint, read_capture
@@ -160,8 +168,13 @@ def run_capture(
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run the engine for an already-loaded capture and write ``out`` atomically."""
+    """Run the engine for an already-loaded capture and write ``out`` atomically.
+
+    Raises:
+        ConfigError: a function the ESM would not accept (B9, B88), in one line.
+    """
     wall = time.perf_counter()
+    check_function(capture, request.config, request.model, request.source_settings)
     engine_class = engine_for(capture.kind)
     engine = engine_class(
         capture,
@@ -214,6 +227,29 @@ def run_capture(
     run = RunResult(out, meta, result.invocations, result.records, result.destinations, metrics)
     write_run(run, overwrite=overwrite)
     return run
+
+
+def check_function(
+    capture: Capture,
+    config: EsmConfig,
+    model: FunctionModel,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
+    """Validate the configuration against the function, before any engine is built (B9, B88).
+
+    B9: an SQS queue's VisibilityTimeout (``settings``, else the capture's) must be at least the
+    function timeout; B88: a Kafka ESM refuses a function timeout over 14 minutes. The function
+    timeout is the one the engine would run with (:func:`~replay.engine.base.function_identity`).
+
+    Raises:
+        ConfigError: one line, ``function: Timeout: InvalidParameterValueException: ...``.
+    """
+    timeout_s = function_identity(capture, config, model).timeout_ms / 1000
+    visibility_s = None
+    if config.kind is SourceKind.SQS:
+        source = capture.manifest.source.settings if settings is None else settings
+        visibility_s = visibility_timeout_s(source)
+    check_function_fit(config, function_timeout_s=timeout_s, visibility_timeout_s=visibility_s)
 
 
 def engine_for(kind: SourceKind) -> type[EngineBase]:

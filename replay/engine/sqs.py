@@ -9,43 +9,48 @@ The queue is modelled the way SQS and Lambda's pollers see it:
   ``maxReceiveCount`` times moves it to the dead-letter queue instead (B65, S04);
 * a delete with a stale receipt handle (the message was received again meanwhile, because a batch
   outlived its visibility timeout) does nothing, as SQS documents: the message is processed twice;
-* pollers are concurrency slots: 5 at first, +300 a minute while a backlog remains, up to 1,250
-  (B68), capped by ``ScalingConfig.MaximumConcurrency`` (B69), scaled down by function errors unless
-  ReportBatchItemFailures is on (B66); a throttled invoke is retried until the batch's visibility
-  timeout ends, after which its messages return to the queue (B67);
+* pollers are concurrency slots whose number scales (B66, B68, B69: :mod:`replay.engine.sqs_scaling`);
+  a throttled invoke is retried until the batch's visibility timeout ends, after which its
+  messages return to the queue (B67);
 * unmatched messages are deleted without an invocation (B71, B72);
 * FIFO: a message group is never in two batches at once and is blocked while any of its messages is
-  in flight or waiting out a visibility timeout (B74–B76); with a partial response, messages after a
-  reported one are deleted, breaking the group's order (B77).
+  in flight or waiting out a visibility timeout (B74–B76: :mod:`replay.engine.sqs_fifo`); with a
+  partial response, messages after a reported one are deleted, breaking the group's order (B77).
 
-Fresh messages are read through a cursor over the capture in availability order; only messages
-that come back (after a failure or a visibility timeout) pass through a heap, so a million messages
-cost little more than the invocations they make.
+A receive takes messages in the queue's receive order (a standard queue's, or its FIFO groups':
+:mod:`replay.engine.sqs_queue`, :mod:`replay.engine.sqs_fifo`). B9, the visibility timeout against
+the function timeout, is checked by the runner before an engine is built.
 """
 
 from __future__ import annotations
 
-import heapq
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from replay import events
-from replay.config import check_function_fit
 from replay.engine import destinations
-from replay.engine.base import NO_TIME, PAYLOAD_LIMIT, UNRESOLVED, EngineBase, EngineRun
+from replay.engine.base import NO_TIME, PAYLOAD_LIMIT, EngineBase, EngineRun
 from replay.engine.responses import Verdict, judge_sqs_response
+from replay.engine.scheduler import Handle
+from replay.engine.sqs_fifo import FifoGroups
+from replay.engine.sqs_queue import (
+    DONE,
+    IN_FLIGHT,
+    VISIBLE,
+    WAITING,
+    QueueAttributes,
+    StandardQueue,
+    delivery,
+    message_delays_ms,
+    message_ids,
+)
+from replay.engine.sqs_scaling import MINUTE, QueueGauges, Scaling
 from replay.function import FaultVerdict, InvokeResult
-from replay.vocabulary import Disposition
+from replay.vocabulary import Cause, Disposition, NextStep, Reason, Result
 
-MINUTE = 60_000
 RECEIVE_MAX = 10  # ReceiveMessage returns at most 10 messages (5)
-DEFAULT_VISIBILITY_S = 30
-DEFAULT_RETENTION_S = 345_600  # 4 days
-WAITING, VISIBLE, IN_FLIGHT, DONE = 0, 1, 2, 3
 
 
 @dataclass(eq=False)
@@ -70,286 +75,66 @@ class _Outcome:
     failed: tuple[int, ...] = ()
 
 
-@dataclass(eq=False)
-class _Scaling:
-    """B66, B68, B69: the ESM's concurrency target, evaluated once a minute."""
-
-    target: int
-    start: int
-    floor: int
-    cap: int
-    rate: int
-    errors: int = 0
-    history: list[tuple[int, int]] = field(default_factory=list)
-
-
 class SqsEngine(EngineBase):
     """Replays one capture of an SQS queue (standard or FIFO) under one ESM configuration."""
 
     def _setup(self) -> None:
         """Queue state: the queue's settings, per-message state, FIFO groups and the pollers."""
-        config, capture = self.config, self.capture
-        s = self.settings
-        self.fifo = config.fifo or capture.manifest.source.fifo or _truthy(s.get("FifoQueue"))
-        visibility_s = int(s.get("VisibilityTimeout", DEFAULT_VISIBILITY_S))
-        check_function_fit(  # B9: AWS refuses a mapping whose function outlives the visibility timeout
-            config, function_timeout_s=self.fn.timeout_ms / 1000, visibility_timeout_s=visibility_s
-        )
-        self.vt_ms = visibility_s * 1000
-        self.retention_ms = int(s.get("MessageRetentionPeriod", DEFAULT_RETENTION_S)) * 1000
-        redrive = _redrive(s.get("RedrivePolicy"))
-        self.max_receive: int | None = redrive.get("maxReceiveCount")
-        self.dlq_arn: str | None = redrive.get("deadLetterTargetArn")
+        config = self.config
+        fifo = config.fifo or self.capture.manifest.source.fifo
+        self.attrs = attrs = QueueAttributes.of(self.settings, fifo=fifo)
+        self.fifo = attrs.fifo
         self.batch_size = config.batch_size
         self.window_ms = 0 if self.fifo else config.batching_window_ms
         self.payload_limit = PAYLOAD_LIMIT - events.envelope_overhead(self.ctx)
-        self.message_ids = self._column("message_id", self.seqs)
+        self.message_ids = message_ids(self.table, self.seqs)
         # per-message queue state
-        delay = self._delays(int(s.get("DelaySeconds", 0)))
-        self.visible_at = self.arrival + delay
+        self.visible_at = self.arrival + message_delays_ms(self.table, attrs.delay_s)
         self.state = np.full(self.n, WAITING, dtype=np.int8)
         self.receives = np.zeros(self.n, dtype=np.int32)
         self.first_receive = np.full(self.n, NO_TIME, dtype=np.int64)
         self.duplicated = np.zeros(self.n, dtype=bool)
         self.in_flight_msgs = 0
         self.visible_msgs = 0  # messages back in the queue after a visibility timeout
-        # standard: fresh messages by availability, then a heap of the ones that came back
-        self.fresh = np.argsort(self.visible_at, kind="stable")
-        self.fresh_at = self.visible_at[self.fresh]
-        self.fresh_pos = 0
-        self.back: list[tuple[int, int]] = []
-        self.by_arrival = np.argsort(self.arrival, kind="stable")
-        self.oldest_pos = 0
-        # FIFO: per-group message lists, heads and an availability heap
+        # the receive order: FIFO groups, or a standard queue's cursor and heap
+        self.groups: FifoGroups | None = None
+        self.queue: FifoGroups | StandardQueue
         if self.fifo:
-            self._build_groups()
-        self.scaling = self._scaling()
+            self.groups = self.queue = FifoGroups(
+                self.table.column("key"), self.visible_at, self.disp, self.state, self.size,
+                fits=self._fits, receive=self._receive,
+            )  # fmt: skip
+        else:
+            self.queue = StandardQueue(
+                self.visible_at, self.state, self.size, fits=self._fits, receive=self._receive
+            )
+        self.scaling = Scaling.of(config, self.options)
+        self.gauges = QueueGauges(self.arrival, self.visible_at, self.disp)
         self.busy: set[int] = set()
         self.gathering: Receive | None = None
-        self.gather_deadline = 0
-        self.dispatch_pending: int | None = None
+        self.gather_tick: Handle | None = None
+        self.dispatch_wanted: int | None = None
         self.next_receive = 0
         self.running: dict[int, Receive] = {}
-        self.samples: list[tuple[int, int, int, int, int]] = []
         self.queue_name = str(self.table.column("shard")[0].as_py()) if self.n else ""
-
-    # ------------------------------------------------------------------ set-up
-    def _column(self, name: str, fallback: np.ndarray) -> np.ndarray:
-        if name not in self.table.column_names:
-            return fallback
-        col = self.table.column(name).to_numpy(zero_copy_only=False)
-        return np.where(pd_isnull(col), fallback, col)
-
-    def _delays(self, queue_delay_s: int) -> np.ndarray:
-        """Per-message DelaySeconds when captured, else the queue's DelaySeconds (a message timer)."""
-        delay = np.full(self.n, queue_delay_s * 1000, dtype=np.int64)
-        if "delay_seconds" in self.table.column_names:
-            col = self.table.column("delay_seconds")
-            if col.null_count < len(col):
-                values = col.fill_null(queue_delay_s).to_numpy().astype(np.int64)
-                delay = values * 1000
-        return delay
-
-    def _build_groups(self) -> None:
-        keys = self.table.column("key").fill_null("").combine_chunks()
-        encoded = keys.dictionary_encode()
-        codes = encoded.indices.to_numpy().astype(np.int64)
-        order = np.argsort(codes, kind="stable")  # rows of each group, in capture (send) order
-        bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
-        self.group_rows = [order[bounds[g] : bounds[g + 1]] for g in range(len(bounds) - 1)]
-        self.group_of = codes
-        self.group_names = encoded.dictionary.to_pylist()
-        n_groups = len(self.group_rows)
-        # S05/B75: a group stalls behind a failed message until it is processed, dead-lettered or
-        # expired; these are the intervals compare and explain --shard GROUP report
-        self.group_blocked_since = np.full(n_groups, NO_TIME, dtype=np.int64)
-        self.group_blocks: dict[int, list[tuple[int, int]]] = {}
-        self.group_head = np.zeros(n_groups, dtype=np.int64)
-        self.group_inflight = np.zeros(n_groups, dtype=np.int64)
-        self.groups: list[tuple[int, int, int]] = [
-            (int(self.visible_at[rows[0]]), int(rows[0]), g)
-            for g, rows in enumerate(self.group_rows)
-            if len(rows)
-        ]
-        heapq.heapify(self.groups)
-
-    def _scaling(self) -> _Scaling:
-        """B68/B69 (and provisioned mode): where concurrency starts, its floor, cap and growth."""
-        cfg = self.config
-        if cfg.provisioned is not None:
-            lo, hi = cfg.provisioned.minimum * 10, cfg.provisioned.maximum * 10
-            return _Scaling(target=lo, start=lo, floor=lo, cap=hi, rate=1000)
-        legacy = self.options.sqs_scaling == "legacy"
-        cap = 1000 if legacy else 1250
-        if cfg.maximum_concurrency is not None:
-            cap = min(cap, cfg.maximum_concurrency)
-        start = min(5, cap)
-        return _Scaling(
-            target=start, start=start, floor=min(2, cap), cap=cap, rate=60 if legacy else 300
-        )
 
     # ------------------------------------------------------------------ run
     def run(self) -> EngineRun:
         """Simulate until every message is processed, filtered, dead-lettered or expired."""
         if not self.config.enabled:
-            self._resolve(np.arange(self.n), Disposition.UNPROCESSED, "Disabled", self.start_ms)
+            self._resolve(
+                np.arange(self.n), Disposition.UNPROCESSED, Reason.DISABLED.value, self.start_ms
+            )
         elif self.n:
             self._schedule_dispatch(self.start_ms)
             self.sched.at(self.start_ms - self.start_ms % MINUTE + MINUTE, self._minute)
         end = self._simulate()
         for receive in self.running.values():
-            self._log(receive, receive.at, "in-flight", None, 0, "horizon", "")
-        return self._collect(end, self._fifo_blocks(end), queue_metrics=self._samples_table())
-
-    def _fifo_blocks(self, end: int) -> dict[str, list[tuple[int, int]]]:
-        """Blocked intervals per FIFO message group (keyed by MessageGroupId); still open: to ``end``."""
-        if not self.fifo:
-            return {}
-        for g in np.flatnonzero(self.group_blocked_since != NO_TIME):
-            self._unblock_group(int(g), end)
-        return {self.group_names[g]: v for g, v in sorted(self.group_blocks.items())}
-
-    def _block_groups(self, rows: np.ndarray, now: int) -> None:
-        """B75: the groups of messages that failed and will come back stall behind them, from the
-        start of the failed attempt (``now``)."""
-        if not self.fifo or not len(rows):
-            return
-        for g in np.unique(self.group_of[rows]):
-            if self.group_blocked_since[g] == NO_TIME:
-                self.group_blocked_since[g] = now
-
-    def _unblock_group(self, g: int, now: int) -> None:
-        since = int(self.group_blocked_since[g])
-        if since != NO_TIME:
-            if now > since:
-                self.group_blocks.setdefault(g, []).append((since, now))
-            self.group_blocked_since[g] = NO_TIME
+            self._log(receive, receive.at, Result.IN_FLIGHT, None, 0, NextStep.HORIZON, "")
+        blocks = self.groups.blocked_intervals(end) if self.groups is not None else {}
+        return self._collect(end, blocks, queue_metrics=self.gauges.table())
 
     # ------------------------------------------------------------------ the queue
-    def _clean_back(self) -> None:
-        while self.back:
-            t, row = self.back[0]
-            if self.state[row] == VISIBLE and self.visible_at[row] == t:
-                return
-            heapq.heappop(self.back)
-
-    def _clean_groups(self) -> None:
-        while self.groups:
-            t, row, g = self.groups[0]
-            if self._group_ready_entry(g, row, t):
-                return
-            heapq.heappop(self.groups)
-
-    def _group_ready_entry(self, g: int, row: int, t: int) -> bool:
-        head = self._head(g)
-        return (
-            head is not None
-            and head == row
-            and not self.group_inflight[g]
-            and self.visible_at[row] == t
-        )
-
-    def _head(self, g: int) -> int | None:
-        """The first unresolved message of group ``g`` (advancing past resolved ones)."""
-        rows = self.group_rows[g]
-        i = int(self.group_head[g])
-        while i < len(rows) and self.disp[rows[i]] != UNRESOLVED:
-            i += 1
-        self.group_head[g] = i
-        return int(rows[i]) if i < len(rows) else None
-
-    def _next_visible(self) -> int | None:
-        """When the next message becomes receivable (None: nothing left that could be)."""
-        if self.fifo:
-            self._clean_groups()
-            return self.groups[0][0] if self.groups else None
-        self._clean_back()
-        times = []
-        if self.fresh_pos < self.n:
-            times.append(int(self.fresh_at[self.fresh_pos]))
-        if self.back:
-            times.append(self.back[0][0])
-        return min(times) if times else None
-
-    def _take(self, now: int, limit: int, nbytes: int) -> tuple[list[int], int]:
-        """ReceiveMessage: up to ``limit`` receivable messages within the payload budget."""
-        return (
-            self._take_fifo(now, limit, nbytes)
-            if self.fifo
-            else self._take_standard(now, limit, nbytes)
-        )
-
-    def _take_standard(self, now: int, limit: int, nbytes: int) -> tuple[list[int], int]:
-        taken: list[int] = []
-        while len(taken) < limit:
-            self._clean_back()
-            if self.back and self.back[0][0] <= now:
-                row = self.back[0][1]
-                if not self._fits(row, nbytes, taken):
-                    break
-                heapq.heappop(self.back)
-            elif self.fresh_pos < self.n and self.fresh_at[self.fresh_pos] <= now:
-                row = int(self.fresh[self.fresh_pos])
-                if not self._fits(row, nbytes, taken):
-                    break
-                self.fresh_pos += 1
-            else:
-                break
-            if self._receive(row, now):
-                taken.append(row)
-                nbytes += int(self.size[row])
-        return taken, nbytes
-
-    def _take_fifo(self, now: int, limit: int, nbytes: int) -> tuple[list[int], int]:
-        """B74: messages of as many groups as fit, each group's in order, each group locked.
-
-        A locked group cannot be in a second batch, so concurrency never exceeds the number of
-        groups with receivable messages (B75, B76).
-        """
-        taken: list[int] = []
-        later: list[tuple[int, int, int]] = []
-        while len(taken) < limit:
-            self._clean_groups()
-            if not self.groups or self.groups[0][0] > now:
-                break
-            _, _, g = heapq.heappop(self.groups)
-            got, full = self._take_group(g, now, limit - len(taken), nbytes, taken)
-            nbytes += sum(int(self.size[r]) for r in taken[len(taken) - got :])
-            if not got:
-                head = self._head(g)
-                if head is not None:
-                    later.append((int(self.visible_at[head]), head, g))
-            if full:
-                break
-        for entry in later:
-            heapq.heappush(self.groups, entry)
-        return taken, nbytes
-
-    def _take_group(
-        self, g: int, now: int, room: int, nbytes: int, taken: list[int]
-    ) -> tuple[int, bool]:
-        """Consecutive receivable messages of one (unlocked) group, from its head, in order."""
-        rows = self.group_rows[g]
-        self._head(g)
-        i = int(self.group_head[g])
-        got = 0
-        while got < room and i < len(rows):
-            row = int(rows[i])
-            if self.disp[row] != UNRESOLVED:
-                i += 1
-                continue
-            if self.visible_at[row] > now:
-                break
-            if not self._fits(row, nbytes, taken):
-                return got, True
-            if self._receive(row, now):
-                taken.append(row)
-                nbytes += int(self.size[row])
-                self.group_inflight[g] += 1
-                got += 1
-            i += 1
-        return got, got >= room
-
     def _fits(self, row: int, nbytes: int, taken: list[int]) -> bool:
         """B20: the batch stops short of 6 MB (a lone oversized message still goes, alone).
 
@@ -363,37 +148,37 @@ class SqsEngine(EngineBase):
         if self.state[row] == VISIBLE:
             self.visible_msgs -= 1
             self.state[row] = WAITING
-        if self.arrival[row] + self.retention_ms <= now:
-            self._settle(row, Disposition.DISCARDED, "RetentionExpired", now)
+        if self.arrival[row] + self.attrs.retention_ms <= now:
+            self._settle(row, Disposition.DISCARDED, Reason.RETENTION_EXPIRED, now)
             return False
-        if self.max_receive is not None and self.receives[row] >= self.max_receive:
+        max_receive = self.attrs.max_receive
+        if max_receive is not None and self.receives[row] >= max_receive:
             self._dead_letter(row, now)
             return False
         self.receives[row] += 1
         if self.first_receive[row] == NO_TIME:
             self.first_receive[row] = now
         if not self.matched[row]:
-            self._settle(row, Disposition.FILTERED, "FilterCriteria", now)  # B71: deleted
+            self._settle(row, Disposition.FILTERED, Reason.FILTER_CRITERIA, now)  # B71: deleted
             return False
         self.state[row] = IN_FLIGHT
         self.in_flight_msgs += 1
         return True
 
-    def _settle(self, row: int, disp: Disposition, reason: str, now: int) -> None:
-        if self.state[row] == IN_FLIGHT:
+    def _settle(self, row: int, disp: Disposition, reason: Reason | None, now: int) -> None:
+        in_flight = self.state[row] == IN_FLIGHT
+        if in_flight:
             self.in_flight_msgs -= 1
-            if self.fifo:
-                self.group_inflight[self.group_of[row]] -= 1
         elif self.state[row] == VISIBLE:
             self.visible_msgs -= 1
         self.state[row] = DONE
-        if self.fifo:  # the message a stalled group waited on has left: the group moves again
-            self._unblock_group(int(self.group_of[row]), now)
-        self._resolve(np.array([row]), disp, reason, now)
+        if self.groups is not None:
+            self.groups.settled(row, now, in_flight=in_flight)
+        self._resolve(np.array([row]), disp, reason.value if reason else "", now)
 
     def _dead_letter(self, row: int, now: int) -> None:
         """B65: SQS moves a message received maxReceiveCount times to the DLQ on the next receive."""
-        self._settle(row, Disposition.DEAD_LETTERED, "maxReceiveCount", now)
+        self._settle(row, Disposition.DEAD_LETTERED, Reason.MAX_RECEIVE_COUNT, now)
         self.destinations.append(self._dlq_line(row, now))
 
     def _dlq_line(self, row: int, now: int) -> dict[str, Any]:
@@ -401,14 +186,22 @@ class SqsEngine(EngineBase):
             self.table, np.array([row]), self.ctx, sqs=self._delivery([row], now)
         )[0]
         return destinations.sqs_dead_letter_line(
-            record, source_queue=self.ctx.source_arn, dead_letter_queue=self.dlq_arn or ""
+            record, source_queue=self.ctx.source_arn, dead_letter_queue=self.attrs.dlq_arn or ""
         )
 
     # ------------------------------------------------------------------ pollers
     def _schedule_dispatch(self, t: int) -> None:
-        if self.dispatch_pending is not None and self.dispatch_pending <= t:
+        """Want a dispatch at ``t`` (a wish for a later time gives way to this earlier one).
+
+        Not a cancellation: the dispatch runs in the turn of the *first* entry still queued for
+        the millisecond wanted, which may be one queued for it before an earlier wish superseded
+        it. So when two wishes for the same millisecond straddle a completion queued between them,
+        the dispatch runs before that completion, not after it — which decides the lanes
+        (pollers) of invocations.parquet. Cancelling the superseded entry would run it after.
+        """
+        if self.dispatch_wanted is not None and self.dispatch_wanted <= t:
             return
-        self.dispatch_pending = t
+        self.dispatch_wanted = t
         self.sched.at(t, self._dispatch, t)
 
     def _free_slot(self) -> int | None:
@@ -419,11 +212,11 @@ class SqsEngine(EngineBase):
             slot += 1
         return slot
 
-    def _dispatch(self, token: int) -> None:
+    def _dispatch(self, wanted: int) -> None:
         """Free pollers receive and invoke while messages are receivable."""
-        if token != self.dispatch_pending:
-            return
-        self.dispatch_pending = None
+        if wanted != self.dispatch_wanted:
+            return  # no dispatch is wanted at this entry's millisecond (any longer)
+        self.dispatch_wanted = None
         now = self.sched.now
         resume = self._paused_until(now)
         if resume is not None:  # B29: a disabled mapping receives nothing; the queue keeps it all
@@ -434,15 +227,16 @@ class SqsEngine(EngineBase):
             if slot is None:
                 return
             limit = min(self.batch_size, RECEIVE_MAX) if not self.window_ms else self.batch_size
-            taken, nbytes = self._take(now, limit, 0)
+            taken, nbytes = self.queue.take(now, limit, 0)
             if not taken:
-                nxt = self._next_visible()
+                nxt = self.queue.next_visible()
                 if nxt is not None:
                     self._schedule_dispatch(nxt)
                 return
             receive = self._new_receive(slot, taken, now, nbytes)
             if self.window_ms and len(taken) < self.batch_size and nbytes < self.payload_limit:
-                self._gather(receive, now)
+                self.gathering = receive
+                self._gather_later(receive, now)
                 return
             self._invoke(receive)
 
@@ -450,23 +244,14 @@ class SqsEngine(EngineBase):
         self.next_receive += 1
         self.busy.add(slot)
         arr = np.array(rows, dtype=np.int64)
+        until = now + self.attrs.visibility_ms
         receive = Receive(
-            self.next_receive,
-            slot,
-            arr,
-            now,
-            now + self.vt_ms,
-            self.receives[arr].copy(),
-            nbytes=nbytes,
+            self.next_receive, slot, arr, now, until, self.receives[arr].copy(), nbytes=nbytes
         )
         self.sched.at(receive.until, self._visibility_timeout, receive)
         return receive
 
-    def _gather(self, receive: Receive, now: int) -> None:
-        """B14/B18: a window keeps receiving until BatchSize, 6 MB or its end."""
-        self.gathering = receive
-        self._gather_later(receive, now)
-
+    # ------------------------------------------------------------------ batching window
     def _gather_due(self, receive: Receive) -> int:
         """The window's end; with the low-traffic option, a thin batch may wait longer (B18)."""
         end = receive.at + self.window_ms
@@ -476,29 +261,36 @@ class SqsEngine(EngineBase):
         return end
 
     def _gather_later(self, receive: Receive, now: int) -> None:
-        nxt = self._next_visible()
+        """B14/B18: a window keeps receiving until BatchSize, 6 MB or its end: its next look."""
+        nxt = self.queue.next_visible()
         due = self._gather_due(receive)
         t = due if nxt is None else min(max(nxt, now + 1), due)
-        self.sched.at(t, self._gather_tick, receive)
+        self.gather_tick = self.sched.at(t, self._gather_tick, receive)
+
+    def _stop_gathering(self) -> None:
+        """The window closes: its pending look, if any, is withdrawn."""
+        self.gathering = None
+        if self.gather_tick is not None:
+            self.gather_tick.cancel()
+            self.gather_tick = None
 
     def _gather_tick(self, receive: Receive) -> None:
-        if self.gathering is not receive:
-            return
+        self.gather_tick = None
         now = self.sched.now
         if self._paused_until(now) is not None:  # B29: disabled mid-window: stop gathering
-            self.gathering = None
+            self._stop_gathering()
             self._release(receive.slot)
             return
-        taken, nbytes = self._take(now, self.batch_size - len(receive.rows), receive.nbytes)
+        taken, nbytes = self.queue.take(now, self.batch_size - len(receive.rows), receive.nbytes)
         if taken:
             receive.rows = np.concatenate([receive.rows, np.array(taken, dtype=np.int64)])
             receive.receipts = self.receives[receive.rows].copy()
             receive.nbytes = nbytes
-        nxt = self._next_visible()
+        nxt = self.queue.next_visible()
         stuck = nxt is not None and nxt <= now  # receivable messages that no longer fit: full
         full = len(receive.rows) >= self.batch_size or stuck
         if full or now >= self._gather_due(receive):
-            self.gathering = None
+            self._stop_gathering()
             self._invoke(receive)
             self._schedule_dispatch(now)
             return
@@ -544,24 +336,17 @@ class SqsEngine(EngineBase):
             min(receive.attempts, len(self.options.retry_backoff_ms)) - 1
         ]
         give_up = now + wait >= receive.until
-        self._log(receive, now, "throttled", None, 0, "release" if give_up else "retry", "B67")
+        nxt = NextStep.RELEASE if give_up else NextStep.RETRY
+        self._log(receive, now, Result.THROTTLED, None, 0, nxt, "B67")
         if give_up:
-            self._block_groups(self._still_mine(receive), receive.at)
+            if self.groups is not None:
+                self.groups.block(self._still_mine(receive), receive.at)
             self._release(receive.slot)  # the messages reappear when their visibility timeout ends
         else:
             self.sched.at(now + wait, self._invoke, receive)
 
-    def _delivery(self, rows: list[int] | np.ndarray, now: int) -> Any:
-        ids = [str(self.message_ids[r]) for r in rows]
-        counts = [int(self.receives[r]) for r in rows]
-        return events.SqsDelivery(
-            receive_counts=counts,
-            first_receive_ms=[
-                int(self.first_receive[r]) if self.first_receive[r] != NO_TIME else now
-                for r in rows
-            ],
-            receipt_handles=[events.receipt_handle(i, c) for i, c in zip(ids, counts, strict=True)],
-        )
+    def _delivery(self, rows: list[int] | np.ndarray, now: int) -> events.SqsDelivery:
+        return delivery(self.message_ids, self.receives, self.first_receive, rows, now)
 
     def _call(self, receive: Receive, request_id: str) -> _Outcome:
         rows = receive.rows
@@ -609,31 +394,23 @@ class SqsEngine(EngineBase):
         rows = receive.rows
         if out.result is InvokeResult.OK:
             self._delete(receive, np.ones(len(rows), dtype=bool), now)
-            self._log(receive, start, "ok", None, 0, "delete", "B60", request_id)
+            self._log(receive, start, Result.OK, None, 0, NextStep.DELETE, "B60", request_id)
         elif out.result is InvokeResult.PARTIAL:
             keep = np.zeros(len(rows), dtype=bool)
             keep[list(out.failed)] = True
             self._delete(receive, ~keep, now)
-            self._block_groups(rows[keep], start)
+            if self.groups is not None:
+                self.groups.block(rows[keep], start)
             rule = "B77" if self.fifo else "B62"
-            self._log(
-                receive, start, "partial", None, len(out.failed), "partial-delete", rule, request_id
-            )
+            self._log(receive, start, Result.PARTIAL, None, len(out.failed),
+                      NextStep.PARTIAL_DELETE, rule, request_id)  # fmt: skip
         else:
-            if not self.config.report_batch_item_failures:
-                self.scaling.errors += 1  # B66: errors slow polling down, unless RBIF is on
+            self.scaling.error()  # B66: errors slow polling down, unless RBIF is on
             rule = "B63" if out.result is InvokeResult.INVALID else "B61"
-            self._block_groups(rows, start)
-            self._log(
-                receive,
-                start,
-                out.result.value,
-                out.function_error,
-                0,
-                "visibility-timeout",
-                rule,
-                request_id,
-            )
+            if self.groups is not None:
+                self.groups.block(rows, start)
+            self._log(receive, start, Result(out.result.value), out.function_error, 0,
+                      NextStep.VISIBILITY_TIMEOUT, rule, request_id)  # fmt: skip
         self._release(receive.slot)
 
     def _delete(self, receive: Receive, which: np.ndarray, now: int) -> None:
@@ -643,10 +420,9 @@ class SqsEngine(EngineBase):
                 continue
             if not self.fifo and self._duplicate(row):
                 continue  # B73: the delete does not take; the message comes back after its timeout
-            group = self.group_of[row] if self.fifo else -1
-            self._settle(int(row), Disposition.PROCESSED, "", now)
-            if group >= 0:
-                self._maybe_unlock(int(group))
+            self._settle(int(row), Disposition.PROCESSED, None, now)
+            if self.groups is not None:
+                self.groups.unlock(self.groups.group(row))
 
     def _duplicate(self, row: int) -> bool:
         rate = self.options.sqs_duplicate_rate
@@ -667,27 +443,14 @@ class SqsEngine(EngineBase):
             self.in_flight_msgs -= 1
             self.visible_msgs += 1
             self.visible_at[row] = now
-            if self.fifo:
-                g = int(self.group_of[row])
-                self.group_inflight[g] -= 1
-                self._maybe_unlock(g)
-            else:
-                heapq.heappush(self.back, (now, int(row)))
+            self.queue.returned(int(row), now)
         if returned:
             self._schedule_dispatch(now)
-
-    def _maybe_unlock(self, g: int) -> None:
-        """B74: a FIFO group is receivable again once none of its messages is in flight."""
-        if self.group_inflight[g]:
-            return
-        head = self._head(g)
-        if head is not None:
-            heapq.heappush(self.groups, (int(self.visible_at[head]), head, g))
 
     def _release(self, slot: int) -> None:
         """A poller is free again: it receives at once if anything is receivable, else waits."""
         self.busy.discard(slot)
-        nxt = self._next_visible()
+        nxt = self.queue.next_visible()
         if nxt is not None:
             self._schedule_dispatch(max(nxt, self.sched.now))
 
@@ -695,58 +458,23 @@ class SqsEngine(EngineBase):
     def _minute(self) -> None:
         """Once a minute: sample the queue's gauges and move the concurrency target (B66, B68)."""
         now = self.sched.now
-        sc = self.scaling
-        backlog = self._visible_count(now) > 0
-        if sc.errors and not self.config.report_batch_item_failures:
-            sc.target = max(sc.floor, sc.target - sc.errors)  # B66: errors win over a backlog
-        elif backlog and len(self.busy) >= sc.target:
-            sc.target = min(sc.cap, sc.target + sc.rate)
-        elif not backlog and len(self.busy) < sc.target:
-            sc.target = max(sc.floor, min(sc.target, sc.start))
-        sc.errors = 0
-        self.samples.append(
-            (
-                now - MINUTE,
-                self._visible_count(now),
-                self.in_flight_msgs,
-                self._oldest_age(now),
-                sc.target,
-            )
+        self.scaling.minute(backlog=self._visible_count(now) > 0, busy=len(self.busy))
+        self.gauges.sample(
+            now,
+            visible=self._visible_count(now),
+            not_visible=self.in_flight_msgs,
+            target=self.scaling.target,
         )
         if self.resolved < self.n:
             self.sched.at(now + MINUTE, self._minute)
             self._schedule_dispatch(now)
 
     def _visible_count(self, now: int) -> int:
-        fresh = int(np.searchsorted(self.fresh_at, now, side="right")) - self.fresh_pos
-        if self.fifo:
-            fresh = int(((self.state == WAITING) & (self.visible_at <= now)).sum())
-        return max(fresh, 0) + self.visible_msgs
-
-    def _oldest_age(self, now: int) -> int:
-        order = self.by_arrival
-        while self.oldest_pos < self.n and self.disp[order[self.oldest_pos]] != UNRESOLVED:
-            self.oldest_pos += 1
-        if self.oldest_pos >= self.n:
-            return 0
-        row = order[self.oldest_pos]
-        return max(0, now - int(self.arrival[row])) if self.visible_at[row] <= now else 0
-
-    def _samples_table(self) -> pa.Table:
-        cols = list(zip(*self.samples, strict=True)) if self.samples else [()] * 5
-        return pa.table(
-            {
-                "minute": pa.array(cols[0], pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-                "messages_visible": pa.array(cols[1], pa.int64()),
-                "messages_not_visible": pa.array(cols[2], pa.int64()),
-                "age_of_oldest_message_ms": pa.array(cols[3], pa.int64()),
-                "concurrency_target": pa.array(cols[4], pa.int64()),
-            }
-        )
+        return max(self.queue.fresh_visible(now), 0) + self.visible_msgs
 
     # ------------------------------------------------------------------ log
-    def _log(self, receive: Receive, start: int, result: str, function_error: str | None, failed: int,
-             nxt: str, rule: str, request_id: str | None = None) -> None:  # fmt: skip
+    def _log(self, receive: Receive, start: int, result: Result, function_error: str | None,
+             failed: int, nxt: NextStep, rule: str, request_id: str | None = None) -> None:  # fmt: skip
         rows = receive.rows
         n = len(rows)
         redelivery = n and bool((receive.receipts > 1).any())
@@ -762,32 +490,13 @@ class SqsEngine(EngineBase):
             first_seq=self.seqs[rows[0]] if n else None,
             last_seq=self.seqs[rows[-1]] if n else None,
             attempt=receive.attempts,
-            cause="retry" if redelivery else "new",
-            result=result,
+            cause=(Cause.RETRY if redelivery else Cause.NEW).value,
+            result=result.value,
             failed_items=failed,
             function_error=function_error,
             request_id=request_id,
             iterator_age_ms=start - int(self.arrival[rows].min()) if n else None,
-            next=nxt,
+            next=nxt.value,
             rule=rule,
             record_rows=rows,
         )
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
-
-
-def _redrive(value: Any) -> dict[str, Any]:
-    """The queue's RedrivePolicy, as an object (AWS returns it as a JSON string)."""
-    if not value:
-        return {}
-    policy = json.loads(value) if isinstance(value, str) else dict(value)
-    if "maxReceiveCount" in policy:
-        policy["maxReceiveCount"] = int(policy["maxReceiveCount"])
-    return policy
-
-
-def pd_isnull(values: np.ndarray) -> np.ndarray:
-    """None entries of an object array."""
-    return np.array([v is None for v in values], dtype=bool)

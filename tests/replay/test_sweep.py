@@ -12,7 +12,7 @@ from replay.analysis.pareto import pareto_front, recommend
 from replay.analysis.query import to_json
 from replay.errors import UserError
 from replay.sweep import run_sweep
-from tests.replay.test_compare import cli, golden, scenario
+from tests.replay.support import cli, golden, scenario
 
 VARY = ["BatchSize=1,10", "BisectBatchOnFunctionError=true,false", "MaximumRetryAttempts=0,2"]
 

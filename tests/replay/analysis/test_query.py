@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from replay.analysis.query import connect, run_query
 from replay.cli.main import app
-from tests.replay.test_compare import cli, golden, small_demo
+from tests.replay.support import cli, golden, small_demo
 
 VIEWS = (
     "records",
@@ -23,7 +23,7 @@ VIEWS = (
     "runs",
     "observed_failures",
 )
-DOCS = Path(__file__).parents[2] / "docs" / "query.md"
+DOCS = Path(__file__).parents[3] / "docs" / "query.md"
 
 
 def test_every_view_column_is_documented(tmp_path_factory: pytest.TempPathFactory) -> None:

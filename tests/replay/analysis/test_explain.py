@@ -24,7 +24,7 @@ from replay.function import Duration, Fault, FunctionModel
 from replay.lanes import lane_of
 from replay.testing import Rec, make_capture, msg, rec, simulate
 from replay.vocabulary import SourceKind
-from tests.replay.test_compare import golden, small_demo
+from tests.replay.support import golden, small_demo
 
 POISON = "shardId-000000000003#537"  # the demo's schema-2 record in the 6,000-record variant
 

@@ -13,7 +13,7 @@ import pytest
 from replay.analysis.report import build_report
 from replay.sweep import run_sweep
 from replay.timeutil import iso_ms
-from tests.replay.test_compare import cli, scenario, small_demo
+from tests.replay.support import cli, scenario, small_demo
 
 
 class _Page(HTMLParser):

@@ -36,7 +36,7 @@ from replay.engine.options import EngineOptions
 from replay.function import Duration, Fault, FunctionModel, ThrottlePeriod
 from replay.testing import T0, Rec, Simulation, krec, msg, simulate
 from replay.vocabulary import SourceKind
-from tests.replay.test_streams_properties import disabled_spans
+from tests.replay.engine.test_streams_properties import disabled_spans
 
 KEYS = ("a", "b", "c", "d")
 GROUPS = ("g1", "g2", "g3")
