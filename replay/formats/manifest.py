@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from replay import __version__
-from replay.errors import CaptureError
+from replay.errors import CaptureError, UserError
 from replay.formats.settings import SettingError, check_settings
 from replay.timeutil import iso_ms, parse_time
 from replay.vocabulary import SourceKind
@@ -206,7 +206,10 @@ class _Doc:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(name, "an ISO-8601 time", value)
-        return parse_time(value, field=f"{self.where}: {name}")
+        try:
+            return parse_time(value, field=f"{self.where}: {name}")
+        except UserError as exc:  # a damaged capture is a CaptureError, like every other fault
+            raise CaptureError(str(exc)) from None
 
 
 def _source(doc: _Doc, src: dict[str, Any]) -> SourceInfo:
