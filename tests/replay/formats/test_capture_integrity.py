@@ -173,7 +173,7 @@ def _mutate_json(doc: Any, path: list[int], value: Any) -> Any:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     target=st.sampled_from(["part", "manifest-bytes", "manifest-field", "delete", "copy"]),
