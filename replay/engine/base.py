@@ -32,6 +32,7 @@ from replay.function import (
     LambdaContext,
     compile_faults,
     judge_faults,
+    marshal,
     resolve_handler,
     throttled_at,
 )
@@ -280,7 +281,13 @@ class EngineBase:
         if self.handler is not None:
             try:
                 response = self.handler(event(), self._context(request_id))
-            except Exception:  # any exception is a function error (B42)
+                marshal(response)
+            except KeyboardInterrupt:  # the user's Ctrl-C, not the function's doing
+                raise
+            except BaseException:
+                # Any exception is a function error (B42), and so is what Lambda's runtime makes
+                # of a handler that exits (sys.exit: Runtime.ExitError) or returns what JSON
+                # cannot hold (Runtime.MarshalError): X-Amz-Function-Error is Unhandled.
                 error = error or "Unhandled"
                 response = None
         else:
