@@ -201,6 +201,7 @@ def run_capture(
             "arn": capture.manifest.source.arn,
             "records": capture.records.num_rows,
             "fingerprint": capture_fingerprint(capture.path),
+            "complete": capture.manifest.complete,
         },
         "config_source": request.config_source,
         "overrides": list(request.overrides),
