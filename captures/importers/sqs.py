@@ -26,6 +26,7 @@ from captures.importers.fields import (
 from captures.importers.sink import Sink
 from replay.assignments import parse_assignments
 from replay.errors import ImportFormatError
+from replay.events import order_message_attributes
 from replay.formats.settings import SETTINGS, SettingError, typed_setting
 from replay.vocabulary import SourceKind
 
@@ -67,7 +68,10 @@ def parse_sqs_receive(rec: Mapping[str, Any], where: str, sink: Sink) -> None:
     attributes = rec.get("Attributes") or {}
     if not isinstance(attributes, dict):
         raise ImportFormatError(f"{where}: Attributes must be a JSON object")
-    message_attributes = _message_attributes(rec, "MessageAttributes", where, cli=True)
+    # receive-message shows SQS's order; Lambda delivers its own (order_message_attributes)
+    message_attributes = order_message_attributes(
+        _message_attributes(rec, "MessageAttributes", where, cli=True)
+    )
     _add_sqs(
         sink,
         where,
