@@ -125,3 +125,20 @@ def test_outputs_follow_the_umask(capture_dir: Path, tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert run.path.stat().st_mode & 0o777 == 0o755
+
+
+def test_an_unwritable_output_is_one_line(capture_dir: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: a file in the way instead
+            blocker = tmp_path / "blocker"
+            blocker.write_text("x")
+            target = blocker / "run"
+        else:
+            target = locked / "run"
+        with pytest.raises(UserError, match="cannot write there"):
+            replay(capture_dir, target)
+    finally:
+        locked.chmod(0o700)
