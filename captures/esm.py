@@ -192,9 +192,10 @@ def store_into(snap: EsmSnapshot, capture_path: str) -> Manifest:
         and role != manifest.function.get("Role")
     ):
         ctx = EventContext(SourceKind.KINESIS, arn or "", manifest.source.region or "", role)
-        rewrite_parts(
+        parts = rewrite_parts(
             capture_path,
             lambda t: t.set_column(t.schema.get_field_index("size"), "size", record_sizes(t, ctx)),
         )
+        new = replace(new, parts=parts)
     update_manifest(capture_path, new)
     return new

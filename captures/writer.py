@@ -36,17 +36,19 @@ from replay.events import EventContext, record_sizes
 from replay.formats.capture import (
     MANIFEST,
     RECORDS_DIR,
-    ROW_GROUP_SIZE,
     Capture,
     Manifest,
     ShardInfo,
     capture_schema,
     conform,
+    encode_part,
     filesystem,
+    part_info,
     read_manifest,
     shard_infos,
     sort_records,
 )
+from replay.formats.manifest import PartInfo
 
 DEFAULT_FLUSH_ROWS = 50_000
 DEFAULT_FLUSH_SECONDS = 10.0
@@ -64,11 +66,13 @@ class ResumeState:
         last_seq: shard → sequence number (or offset) of its last captured record.
         counts: shard → records captured (the next record's ``pos``).
         ids: every ``seq`` captured (SQS uses it to skip messages it already holds).
+        parts: each part file with its rows and sha256, read back from the files.
     """
 
     last_seq: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     ids: frozenset[str] = frozenset()
+    parts: tuple[PartInfo, ...] = ()  # the part files, as the manifest lists them
 
 
 def sizes_for(table: pa.Table, ctx: EventContext) -> pa.Array:
@@ -114,6 +118,7 @@ class CaptureWriter:
         self._counts = dict(state.counts)
         self._last_seq = dict(state.last_seq)
         self._schema = capture_schema(manifest.source.kind)
+        self._parts = list(state.parts)
 
     # ----------------------------------------------------------------- opening
 
@@ -239,6 +244,7 @@ class CaptureWriter:
                 self._write_part(table)
             _check_unique(table, self.uri)
             manifest = replace(self.manifest, **updates)  # type: ignore[arg-type]
+            manifest = replace(manifest, parts=tuple(self._parts))
             if self._redactor is not None:
                 # After the last flush, so the counts cover every record.
                 manifest = replace(manifest, redaction=self._redactor.describe())
@@ -259,20 +265,14 @@ class CaptureWriter:
     # ----------------------------------------------------------------- files
 
     def _write_part(self, table: pa.Table) -> None:
+        """One records file, whole (temporary name, fsync, rename), listed with its checksum in
+        the manifest written next."""
         name = f"part-{self._next_part:05d}.parquet"
         self._next_part += 1
-        final = f"{self._inner}/{RECORDS_DIR}/{name}"
-        if self._local:
-            tmp = f"{self._inner}/{RECORDS_DIR}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
-            pq.write_table(
-                table, tmp, filesystem=self._fs, compression="zstd", row_group_size=ROW_GROUP_SIZE
-            )
-            _fsync(tmp)
-            self._fs.move(tmp, final)
-        else:
-            pq.write_table(
-                table, final, filesystem=self._fs, compression="zstd", row_group_size=ROW_GROUP_SIZE
-            )
+        data = encode_part(table)
+        write_bytes_atomic(self._fs, f"{self._inner}/{RECORDS_DIR}/{name}", data)
+        self._parts.append(part_info(name, data, table.num_rows))
+        self.manifest = replace(self.manifest, parts=tuple(self._parts))
 
     def _write_manifest(self, manifest: Manifest) -> None:
         data = (json.dumps(manifest.to_json(), indent=2) + "\n").encode("utf-8")
@@ -310,21 +310,17 @@ def update_manifest(uri: str, manifest: Manifest) -> None:
     write_bytes_atomic(fs, f"{inner}/{MANIFEST}", data)
 
 
-def rewrite_parts(uri: str, change: Callable[[pa.Table], pa.Table]) -> None:
-    """Rewrite each records part through ``change``, one part at a time, each atomically."""
+def rewrite_parts(uri: str, change: Callable[[pa.Table], pa.Table]) -> tuple[PartInfo, ...]:
+    """Rewrite each records part through ``change``, one part at a time, each atomically;
+    return the parts' new manifest entries (the caller writes them into the manifest)."""
     fs, inner = filesystem(uri)
+    infos = []
     for part in _parts(fs, inner):
         table = change(pq.read_table(part, filesystem=fs))
-        tmp = f"{part}.{uuid.uuid4().hex[:8]}.tmp"
-        if isinstance(fs, pafs.LocalFileSystem):
-            pq.write_table(
-                table, tmp, filesystem=fs, compression="zstd", row_group_size=ROW_GROUP_SIZE
-            )
-            fs.move(tmp, part)
-        else:
-            pq.write_table(
-                table, part, filesystem=fs, compression="zstd", row_group_size=ROW_GROUP_SIZE
-            )
+        data = encode_part(table)
+        write_bytes_atomic(fs, part, data)
+        infos.append(part_info(part.rsplit("/", 1)[-1], data, table.num_rows))
+    return tuple(infos)
 
 
 def read_bytes(fs: pafs.FileSystem, path: str) -> bytes | None:
@@ -369,9 +365,13 @@ def _scan_parts(fs: pafs.FileSystem, inner: str) -> tuple[ResumeState, int]:
     parts = _parts(fs, inner)
     if not parts:
         return ResumeState(), 0
-    table = pa.concat_tables(
-        [pq.read_table(p, filesystem=fs, columns=["shard", "seq", "pos"]) for p in parts]
-    )
+    tables, infos_ = [], []
+    for path in parts:
+        data = read_bytes(fs, path) or b""
+        part = pq.read_table(pa.BufferReader(data), columns=["shard", "seq", "pos"])
+        tables.append(part)
+        infos_.append(part_info(path.rsplit("/", 1)[-1], data, part.num_rows))
+    table = pa.concat_tables(tables)
     table = table.sort_by([("shard", "ascending"), ("pos", "ascending")])
     last = {shard: seq for shard, seq in _last_rows(table)}
     counts = {
@@ -380,7 +380,8 @@ def _scan_parts(fs: pafs.FileSystem, inner: str) -> tuple[ResumeState, int]:
     }
     numbers = [int(p.rsplit("/", 1)[-1][len("part-") : -len(".parquet")]) for p in parts]
     ids = frozenset(table.column("seq").to_pylist())
-    return ResumeState(last_seq=last, counts=counts, ids=ids), max(numbers) + 1
+    state = ResumeState(last_seq=last, counts=counts, ids=ids, parts=tuple(infos_))
+    return state, max(numbers) + 1
 
 
 def _last_rows(table: pa.Table) -> list[tuple[str, str]]:

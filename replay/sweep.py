@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,11 +278,28 @@ def _execute(
 
         # spawn, not fork: DuckDB and Arrow thread pools do not survive a fork.
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+        workers = min(jobs, len(tasks))
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_die_with, initargs=(os.getpid(),)
+        ) as pool:
             futures = [pool.submit(run_point, t) for t in tasks]
             for fut in as_completed(futures):
                 finished(fut.result())
     return done
+
+
+def _die_with(parent: int) -> None:
+    """In a pool worker: exit when the sweep process is gone (killed, even with -9), instead of
+    running on unseen (each worker holds a capture in memory)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="esm-replay-parent-watch", daemon=True).start()
 
 
 def _on_dask(
@@ -320,7 +338,45 @@ def _spec(
         "function": function,
         "set": list(base),
         "seed": seed,
+        # what the files said, not only where they are: a resumed sweep whose configuration,
+        # function model or handler changed since must not reuse the points already run
+        "contents": {"config": _file_digest(config), "function": _function_digest(function)},
     }
+
+
+def _file_digest(path: str | os.PathLike[str] | None) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _function_digest(function: str | None) -> str | None:
+    """sha256 over the function model file and the handler source it names (or the handler
+    file of a ``file.py:func`` spec); None for the default function or a module handler whose
+    file cannot be found."""
+    if function is None:
+        return None
+    files: list[Path] = []
+    handler = function
+    if Path(function).is_file():  # a YAML/JSON model
+        files.append(Path(function))
+        from replay.function import load_function
+
+        handler = load_function(function).handler or ""
+    module, sep, _ = handler.rpartition(":")
+    if sep and (module.endswith(".py") or "/" in module):
+        files.append(Path(module))
+    elif sep and module:
+        import importlib.util
+
+        with suppress(ImportError, ValueError):
+            spec = importlib.util.find_spec(module)
+            if spec is not None and spec.origin and Path(spec.origin).is_file():
+                files.append(Path(spec.origin))
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes() if file.is_file() else b"")
+    return "sha256:" + digest.hexdigest() if files else None
 
 
 def _check_target(out: Path, spec: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
@@ -332,7 +388,14 @@ def _check_target(out: Path, spec: dict[str, Any], overwrite: bool) -> list[dict
         if out.is_dir() and not any(out.iterdir()):
             return []
         raise UserError(f"{out}: exists and is not a sweep directory; choose another -o")
-    old = json.loads(sweep_json.read_text(encoding="utf-8"))
+    try:
+        old = json.loads(sweep_json.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(
+            f"{sweep_json}: not readable JSON ({exc}); pass --overwrite to start the sweep anew"
+        ) from None
+    if not isinstance(old, dict):
+        raise UserError(f"{sweep_json}: not a sweep; pass --overwrite to start the sweep anew")
     same = {k: old.get(k) for k in spec} == spec
     if not same and not overwrite:
         changed = sorted(k for k in spec if old.get(k) != spec[k])

@@ -26,7 +26,7 @@ from replay import events
 from replay.config import parse_config
 from replay.engine.base import EngineRun
 from replay.engine.options import EngineOptions
-from replay.engine.runner import check_function, engine_for
+from replay.engine.runner import check_function, check_span, engine_for
 from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, sort_records
 from replay.function import FunctionModel
 from replay.vocabulary import NOT_INVOKED, SourceKind
@@ -324,14 +324,17 @@ def simulate(
     seen: list[dict[str, Any]] = []
     model = function if isinstance(function, FunctionModel) else FunctionModel()
     check_function(capture, cfg, model)  # B9, B88: before any engine is built, as a replay does
+    start_ms = None if start is None else T0 + round(start * 1000)
+    until_ms = None if until is None else T0 + round(until * 1000)
+    check_span(capture, cfg, start_ms, until_ms)
     engine = engine_for(kind)(
         capture,
         cfg,
         model,
         seed=seed,
         options=options,
-        start_ms=None if start is None else T0 + round(start * 1000),
-        until_ms=None if until is None else T0 + round(until * 1000),
+        start_ms=start_ms,
+        until_ms=until_ms,
         disabled=[(T0 + round(a * 1000), T0 + round(b * 1000)) for a, b in disabled],
     )
     if callable(function) and not isinstance(function, FunctionModel):

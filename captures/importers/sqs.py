@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,10 @@ from captures.importers.fields import (
     utf8_bytes,
 )
 from captures.importers.sink import Sink
-from replay.assignments import closest, parse_assignments
+from replay.assignments import parse_assignments
 from replay.errors import ImportFormatError
+from replay.events import order_message_attributes
+from replay.formats.settings import SETTINGS, SettingError, typed_setting
 from replay.vocabulary import SourceKind
 
 
@@ -66,7 +68,10 @@ def parse_sqs_receive(rec: Mapping[str, Any], where: str, sink: Sink) -> None:
     attributes = rec.get("Attributes") or {}
     if not isinstance(attributes, dict):
         raise ImportFormatError(f"{where}: Attributes must be a JSON object")
-    message_attributes = _message_attributes(rec, "MessageAttributes", where, cli=True)
+    # receive-message shows SQS's order; Lambda delivers its own (order_message_attributes)
+    message_attributes = order_message_attributes(
+        _message_attributes(rec, "MessageAttributes", where, cli=True)
+    )
     _add_sqs(
         sink,
         where,
@@ -203,50 +208,7 @@ def _add_sqs(
 # --------------------------------------------------------------------------- source settings
 
 
-def _int_setting(low: int, high: int) -> Callable[[Any, str], int]:
-    def parse(value: Any, what: str) -> int:
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ImportFormatError(f"{what}: {value!r} is not an integer from {low} to {high}")
-        return value
-
-    return parse
-
-
-def _bool_setting(value: Any, what: str) -> bool:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if not isinstance(value, bool):
-        raise ImportFormatError(f"{what}: {value!r} is not true or false")
-    return value
-
-
-def _redrive_setting(value: Any, what: str) -> dict[str, Any]:
-    """``{"deadLetterTargetArn": ARN, "maxReceiveCount": 1..1000}``; SQS returns it as JSON text,
-    sometimes with the count as a string."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ImportFormatError(f"{what}: {value!r} is not JSON") from None
-    if not isinstance(value, dict):
-        raise ImportFormatError(f"{what}: must be a JSON object")
-    target = value.get("deadLetterTargetArn")
-    if not isinstance(target, str) or not target.startswith("arn:"):
-        raise ImportFormatError(f"{what}: deadLetterTargetArn must be a queue ARN")
-    count = _int_setting(1, 1000)(value.get("maxReceiveCount"), f"{what}: maxReceiveCount")
-    return {**value, "deadLetterTargetArn": target, "maxReceiveCount": count}
-
-
-_SQS_SETTINGS: dict[str, Callable[[Any, str], Any]] = {
-    "VisibilityTimeout": _int_setting(0, 43_200),
-    "RedrivePolicy": _redrive_setting,
-    "FifoQueue": _bool_setting,
-    "DelaySeconds": _int_setting(0, 900),
-    "MessageRetentionPeriod": _int_setting(60, 1_209_600),
-    "ContentBasedDeduplication": _bool_setting,
-}
+_SQS_SETTINGS = SETTINGS[SourceKind.SQS]
 """Queue attributes that change ESM behaviour, with their ranges (SQS SetQueueAttributes)."""
 _QUEUE_ARN = "QueueArn"
 
@@ -300,13 +262,8 @@ def sqs_settings(given: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
                 raise ImportFormatError(f"{what}: must be the queue's ARN")
             queue_arn = value
             continue
-        parse = _SQS_SETTINGS.get(name)
-        if parse is None:
-            # Compared as written (not case-blind): the hint names AWS's exact attribute names.
-            close = closest(name, _SQS_SETTINGS, blind=False)
-            hint = f"did you mean {close}? " if close else ""
-            raise ImportFormatError(
-                f"{what}: not a queue setting esm-replay uses; {hint}known: {', '.join(_SQS_SETTINGS)}"
-            )
-        settings[name] = parse(value, what)
+        try:
+            settings[name] = typed_setting(SourceKind.SQS, name, value, what)
+        except SettingError as exc:
+            raise ImportFormatError(str(exc)) from None
     return settings, queue_arn

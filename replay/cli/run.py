@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from replay.cli.app import app, out_console, progress
+from replay.cli.app import app, err_console, out_console, progress
 from replay.cli.render import print_comparison, print_summary
 from replay.errors import UserError
 
@@ -103,6 +104,14 @@ def replay(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     print_summary(result.summary, str(result.path))
+    if not result.meta["capture"]["complete"]:
+        err_console.print(
+            f"warning: {escape(str(capture))} is an incomplete capture (interrupted; finish it "
+            "with the same capture command and --resume): this run covers only the records "
+            "captured so far, and run.json says so (capture.complete: false)",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 @app.command()

@@ -32,6 +32,7 @@ from replay.function import (
     LambdaContext,
     compile_faults,
     judge_faults,
+    marshal,
     resolve_handler,
     throttled_at,
 )
@@ -116,8 +117,7 @@ class EngineBase:
         self.n = n
         man = capture.manifest
         self.arrival = self.table.column("arrival").cast(pa.int64()).to_numpy()
-        first = int(self.arrival.min()) if n else 0
-        self.start_ms = start_ms if start_ms is not None else (man.window_start_ms or first)
+        self.start_ms = mapping_start_ms(capture, start_ms, self.arrival)
         self.until_ms = until_ms
         self.sched = Scheduler(self.start_ms)
         source = man.source
@@ -280,7 +280,13 @@ class EngineBase:
         if self.handler is not None:
             try:
                 response = self.handler(event(), self._context(request_id))
-            except Exception:  # any exception is a function error (B42)
+                marshal(response)
+            except KeyboardInterrupt:  # the user's Ctrl-C, not the function's doing
+                raise
+            except BaseException:
+                # Any exception is a function error (B42), and so is what Lambda's runtime makes
+                # of a handler that exits (sys.exit: Runtime.ExitError) or returns what JSON
+                # cannot hold (Runtime.MarshalError): X-Amz-Function-Error is Unhandled.
                 error = error or "Unhandled"
                 response = None
         else:
@@ -386,6 +392,20 @@ def union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((a, b))
     return out
+
+
+def mapping_start_ms(capture: Capture, start_ms: int | None, arrival: np.ndarray) -> int:
+    """When the simulated mapping starts: ``--start``, else the capture window's start, else its
+    first arrival (DESIGN: the ESM is already running when the capture begins)."""
+    if start_ms is not None:
+        return start_ms
+    first = int(arrival.min()) if len(arrival) else 0
+    return capture.manifest.window_start_ms or first
+
+
+def arrivals_ms(capture: Capture) -> np.ndarray:
+    """The capture's arrival times as epoch ms."""
+    return np.asarray(capture.records.column("arrival").cast(pa.int64()).to_numpy())
 
 
 def region_of(arn: str | None) -> str | None:

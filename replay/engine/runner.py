@@ -25,10 +25,11 @@ from replay.config import (
     load_config,
     parse_config,
 )
-from replay.engine.base import EngineBase, function_identity
+from replay.engine.base import EngineBase, arrivals_ms, function_identity, mapping_start_ms
 from replay.engine.options import EngineOptions
 from replay.engine.sqs_queue import visibility_timeout_s
 from replay.engine.summary import metrics_table, summarize
+from replay.errors import ConfigError
 from replay.formats.capture import MANIFEST, Capture, capture_fingerprint, read_capture
 from replay.formats.runfiles import (
     RUN_FORMAT,
@@ -37,6 +38,7 @@ from replay.formats.runfiles import (
     refuse_existing,
     write_run,
 )
+from replay.formats.settings import SettingError, typed_setting
 from replay.function import FunctionModel, load_function
 from replay.timeutil import iso_ms
 from replay.vocabulary import SourceKind
@@ -98,8 +100,23 @@ def resolve_config(
                 base.to_aws(), kind=kind, fifo=fifo, where="--set", overrides=overrides
             )
         origin = "defaults"
-    settings = {**capture.manifest.source.settings, **src}
-    return ResolvedConfig(config, origin, settings)
+    return ResolvedConfig(config, origin, _source_settings(capture, src))
+
+
+def _source_settings(capture: Capture, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The capture's source settings with ``--set Source.NAME=VALUE`` on top, each override
+    typed and range-checked for the family (a typo is refused, never ignored); an override of
+    part of an object (``Source.RedrivePolicy.maxReceiveCount=5``) is merged into it."""
+    settings = dict(capture.manifest.source.settings)
+    for name, value in overrides.items():
+        current = settings.get(name)
+        if isinstance(value, dict) and isinstance(current, dict):
+            value = {**current, **value}
+        try:
+            settings[name] = typed_setting(capture.kind, name, value, f"--set Source.{name}")
+        except SettingError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings
 
 
 def replay(
@@ -123,7 +140,7 @@ def replay(
         UserError: bad capture, configuration, function model or output path (one line each).
     """
     target = Path(out)
-    refuse_existing(out, overwrite)
+    refuse_existing(out, overwrite, protect=[capture_path])
     capture = read_capture(capture_path)
     resolved = resolve_config(capture, config_path, overrides)
     model = load_function(function)
@@ -158,6 +175,7 @@ def run_capture(
     """
     wall = time.perf_counter()
     check_function(capture, request.config, request.model, request.source_settings)
+    check_span(capture, request.config, request.start_ms, request.until_ms)
     engine_class = engine_for(capture.kind)
     engine = engine_class(
         capture,
@@ -183,6 +201,7 @@ def run_capture(
             "arn": capture.manifest.source.arn,
             "records": capture.records.num_rows,
             "fingerprint": capture_fingerprint(capture.path),
+            "complete": capture.manifest.complete,
         },
         "config_source": request.config_source,
         "overrides": list(request.overrides),
@@ -233,6 +252,47 @@ def check_function(
         source = capture.manifest.source.settings if settings is None else settings
         visibility_s = visibility_timeout_s(source)
     check_function_fit(config, function_timeout_s=timeout_s, visibility_timeout_s=visibility_s)
+
+
+MINUTE = 60_000
+MAX_METRIC_ROWS = 2_000_000  # minutes × shards of metrics.parquet: ~1.5 GB while it is built
+
+
+def check_span(
+    capture: Capture, config: EsmConfig, start_ms: int | None, until_ms: int | None
+) -> None:
+    """What a replay's start and span must be, checked before anything runs.
+
+    An ``AT_TIMESTAMP`` starting position after the mapping starts is a timestamp in the future
+    when the mapping is created, which AWS refuses. A span whose per-minute metrics would not fit
+    in memory (one record years away from the others) is refused with the record to blame.
+
+    Raises:
+        ConfigError: one line naming the timestamp, or the span and the outlying record.
+    """
+    arrival = arrivals_ms(capture)
+    start = mapping_start_ms(capture, start_ms, arrival)
+    at = config.starting_position_timestamp_ms
+    if config.starting_position is StartingPosition.AT_TIMESTAMP and at is not None and at > start:
+        raise ConfigError(
+            f"StartingPositionTimestamp: InvalidParameterValueException: {iso_ms(at)} is after "
+            f"the mapping starts ({iso_ms(start)}): AWS refuses a starting position timestamp "
+            "in the future; start the replay later with --start, or choose an earlier timestamp"
+        )
+    if not len(arrival):
+        return
+    end = until_ms if until_ms is not None else max(int(arrival.max()), start)
+    shards = max(len(capture.manifest.shards), 1)
+    rows = (max(end - start, 0) // MINUTE + 1) * shards
+    if rows > MAX_METRIC_ROWS:
+        last = int(arrival.argmax())
+        record = capture.records.slice(last, 1).to_pylist()[0]
+        raise ConfigError(
+            f"{capture.path}: the replay would span {(end - start) / 86_400_000:,.1f} days of "
+            f"virtual time (to {iso_ms(end)}, the arrival of {record['shard']} {record['seq']}); "
+            f"its per-minute metrics ({rows:,} rows for {shards} shard(s)) exceed "
+            f"{MAX_METRIC_ROWS:,}: replay a shorter span with --until, or leave that record out"
+        )
 
 
 def engine_for(kind: SourceKind) -> type[EngineBase]:

@@ -50,6 +50,7 @@ from replay.events.sqs import (
     SQS_EVENT_SOURCE,
     SQS_TYPED_ATTRIBUTES,
     SqsDelivery,
+    order_message_attributes,
     order_sqs_attributes,
     receipt_handle,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "dynamodb_size_bytes",
     "envelope_overhead",
     "event_json",
+    "order_message_attributes",
     "order_sqs_attributes",
     "receipt_handle",
     "record_sizes",

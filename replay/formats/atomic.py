@@ -140,8 +140,11 @@ def atomic_directory(
     if target.parent.exists():
         _recover(target)
     check_target(target, kind=kind, overwrite=overwrite, protect=protect, error=error)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_sibling(target, _TMP), dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_sibling(target, _TMP), dir=target.parent))
+    except OSError as exc:
+        raise error(f"{target}: cannot write there ({exc.strerror or exc})") from None
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         yield tmp

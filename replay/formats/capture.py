@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import urllib.parse
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,46 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from replay import __version__
 from replay.errors import CaptureError
 from replay.formats.atomic import atomic_directory, check_target
+from replay.formats.manifest import (
+    CAPTURE_FORMAT,
+    MANIFEST,
+    Manifest,
+    PartInfo,
+    ShardInfo,
+    SourceInfo,
+)
 from replay.vocabulary import SourceKind
 
-CAPTURE_FORMAT = "esm-replay.capture/1"
-MANIFEST = "manifest.json"
+__all__ = [
+    "CAPTURE_FORMAT",
+    "CORE_FIELDS",
+    "EXTRA_FIELDS",
+    "MANIFEST",
+    "RECORDS_DIR",
+    "ROW_GROUP_SIZE",
+    "Capture",
+    "Manifest",
+    "PartInfo",
+    "ShardInfo",
+    "SourceInfo",
+    "capture_fingerprint",
+    "capture_schema",
+    "conform",
+    "encode_part",
+    "filesystem",
+    "is_uri",
+    "part_info",
+    "read_capture",
+    "read_manifest",
+    "shard_infos",
+    "sort_records",
+    "write_capture",
+]
 RECORDS_DIR = "records"
 ROW_GROUP_SIZE = 131_072
+FIRST_PART = "part-00000.parquet"
 
 CORE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("shard", pa.string(), nullable=False),
@@ -86,154 +117,6 @@ EXTRA_FIELDS: dict[SourceKind, tuple[pa.Field, ...]] = {
 def capture_schema(kind: SourceKind) -> pa.Schema:
     """The Parquet schema of a capture's records for one source kind."""
     return pa.schema([*CORE_FIELDS, *EXTRA_FIELDS[kind]])
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What was captured: the source's identity and the settings that change ESM behaviour."""
-
-    kind: SourceKind
-    arn: str | None = None
-    region: str | None = None
-    name: str | None = None
-    fifo: bool = False
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ShardInfo:
-    """One shard (or partition, or queue) of the capture and its lineage."""
-
-    id: str
-    parents: tuple[str, ...] = ()
-    hash_key_range: tuple[str, str] | None = None
-    first_seq: str | None = None
-    last_seq: str | None = None
-    records: int = 0
-    closed: bool = False
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """``manifest.json``: everything about a capture except the records themselves."""
-
-    source: SourceInfo
-    shards: tuple[ShardInfo, ...] = ()
-    window_start_ms: int | None = None
-    window_end_ms: int | None = None
-    esm: tuple[dict[str, Any], ...] = ()
-    function: dict[str, Any] = field(default_factory=dict)
-    observed: dict[str, Any] = field(default_factory=dict)
-    complete: bool = True
-    checkpoints: dict[str, str] = field(default_factory=dict)
-    redaction: dict[str, Any] | None = None
-    created_by: str = "import"
-    tool_version: str = __version__
-
-    def to_json(self) -> dict[str, Any]:
-        """The manifest as the JSON object stored on disk (key order is stable)."""
-        from replay.timeutil import iso_ms
-
-        src = self.source
-        return {
-            "format": CAPTURE_FORMAT,
-            "source": {
-                "kind": src.kind.value,
-                "arn": src.arn,
-                "region": src.region,
-                "name": src.name,
-                "fifo": src.fifo,
-                "settings": src.settings,
-            },
-            "shards": [
-                {
-                    "id": s.id,
-                    "parents": list(s.parents),
-                    "hash_key_range": list(s.hash_key_range) if s.hash_key_range else None,
-                    "first_seq": s.first_seq,
-                    "last_seq": s.last_seq,
-                    "records": s.records,
-                    "closed": s.closed,
-                }
-                for s in self.shards
-            ],
-            "window": {
-                "start": iso_ms(self.window_start_ms) if self.window_start_ms is not None else None,
-                "end": iso_ms(self.window_end_ms) if self.window_end_ms is not None else None,
-            },
-            "esm": list(self.esm),
-            "function": self.function,
-            "observed": self.observed,
-            "complete": self.complete,
-            "checkpoints": self.checkpoints,
-            "redaction": self.redaction,
-            "created_by": self.created_by,
-            "tool": {"name": "esm-replay", "version": self.tool_version},
-        }
-
-    @staticmethod
-    def from_json(obj: Any, where: str = MANIFEST) -> Manifest:
-        """Parse a manifest object; every problem is a one-line :class:`CaptureError`."""
-        from replay.timeutil import parse_time
-
-        if not isinstance(obj, dict):
-            raise CaptureError(f"{where}: expected a JSON object")
-        if obj.get("format") != CAPTURE_FORMAT:
-            raise CaptureError(
-                f"{where}: format is {obj.get('format')!r}; this version reads {CAPTURE_FORMAT!r}"
-            )
-        src = obj.get("source")
-        if not isinstance(src, dict):
-            raise CaptureError(f"{where}: 'source' must be an object")
-        try:
-            kind = SourceKind(str(src.get("kind")))
-        except ValueError:
-            allowed = ", ".join(k.value for k in SourceKind)
-            raise CaptureError(
-                f"{where}: source.kind is {src.get('kind')!r}; allowed: {allowed}"
-            ) from None
-        source = SourceInfo(
-            kind=kind,
-            arn=src.get("arn"),
-            region=src.get("region"),
-            name=src.get("name"),
-            fifo=bool(src.get("fifo", False)),
-            settings=dict(src.get("settings") or {}),
-        )
-        shards = tuple(_shard_from_json(s, where, i) for i, s in enumerate(obj.get("shards") or []))
-        window = obj.get("window") or {}
-        start = window.get("start")
-        end = window.get("end")
-        tool = obj.get("tool") or {}
-        return Manifest(
-            source=source,
-            shards=shards,
-            window_start_ms=parse_time(start, field=f"{where}: window.start") if start else None,
-            window_end_ms=parse_time(end, field=f"{where}: window.end") if end else None,
-            esm=tuple(obj.get("esm") or ()),
-            function=dict(obj.get("function") or {}),
-            observed=dict(obj.get("observed") or {}),
-            complete=bool(obj.get("complete", True)),
-            checkpoints=dict(obj.get("checkpoints") or {}),
-            redaction=obj.get("redaction"),
-            created_by=str(obj.get("created_by", "import")),
-            tool_version=str(tool.get("version", "")),
-        )
-
-
-def _shard_from_json(s: Any, where: str, i: int) -> ShardInfo:
-    if not isinstance(s, dict) or not isinstance(s.get("id"), str):
-        raise CaptureError(f"{where}: shards[{i}] must be an object with a string 'id'")
-    hkr = s.get("hash_key_range")
-    return ShardInfo(
-        id=s["id"],
-        parents=tuple(s.get("parents") or ()),
-        hash_key_range=(str(hkr[0]), str(hkr[1])) if hkr else None,
-        first_seq=s.get("first_seq"),
-        last_seq=s.get("last_seq"),
-        records=int(s.get("records", 0)),
-        closed=bool(s.get("closed", False)),
-    )
 
 
 @dataclass(frozen=True)
@@ -341,14 +224,11 @@ def write_capture(
         manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
     if manifest.window_end_ms is None and table.num_rows:
         manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
+    data = encode_part(table)
+    manifest = replace(manifest, parts=(part_info(FIRST_PART, data, table.num_rows),))
     with atomic_directory(target, overwrite=overwrite, kind="capture", error=CaptureError) as tmp:
         (tmp / RECORDS_DIR).mkdir()
-        pq.write_table(
-            table,
-            tmp / RECORDS_DIR / "part-00000.parquet",
-            compression="zstd",
-            row_group_size=ROW_GROUP_SIZE,
-        )
+        (tmp / RECORDS_DIR / FIRST_PART).write_bytes(data)
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest.to_json(), fh, indent=2)
             fh.write("\n")
@@ -388,21 +268,93 @@ def read_capture(path: str | os.PathLike[str]) -> Capture:
     target = Path(path)
     manifest = read_manifest(target)
     rdir = target / RECORDS_DIR
-    parts = sorted(rdir.glob("*.parquet")) if rdir.is_dir() else []
-    if not parts:
+    files = sorted(p.name for p in rdir.glob("*.parquet")) if rdir.is_dir() else []
+    if not files:
         raise CaptureError(f"{target}: no records ({RECORDS_DIR}/*.parquet is missing)")
+    fs = pafs.LocalFileSystem()
+    return _read_parts(target, manifest, fs, str(rdir.absolute()), files)
+
+
+def _read_parts(
+    path: Path, manifest: Manifest, fs: pafs.FileSystem, rdir: str, files: list[str]
+) -> Capture:
+    """Read and verify the record files against the manifest; every fault is one line.
+
+    With ``parts`` in the manifest (every capture since they were added): each listed file must be
+    there with its rows and sha256, and a complete capture has no file it does not list (a copied
+    or stray part). In any capture: (shard, pos) and (shard, seq) are unique, and a complete
+    capture's shard record counts are those of its manifest.
+    """
+    where = f"{path}/{RECORDS_DIR}"
+    listed = {p.file: p for p in manifest.parts}
+    if listed:
+        missing = sorted(set(listed) - set(files))
+        if missing:
+            raise CaptureError(f"{where}/{missing[0]}: listed in {MANIFEST} but missing")
+        stray = sorted(set(files) - set(listed))
+        if stray and manifest.complete:
+            raise CaptureError(
+                f"{where}/{stray[0]}: not listed in {MANIFEST} (a copied or stray file?); "
+                "remove it or recapture"
+            )
     tables = []
-    for part in parts:
+    for name in files:
         try:
-            tables.append(pq.read_table(part))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise CaptureError(f"{part}: not a readable Parquet file ({exc})") from None
+            with fs.open_input_stream(f"{rdir}/{name}") as fh:
+                data = bytes(fh.read())
+        except OSError as exc:
+            raise CaptureError(f"{where}/{name}: cannot be read ({exc})") from None
+        info = listed.get(name)
+        if info is not None and hashlib.sha256(data).hexdigest() != info.sha256:
+            raise CaptureError(
+                f"{where}/{name}: its bytes do not match the sha256 in {MANIFEST} (the file "
+                "changed or is damaged); recapture, or restore it"
+            )
+        try:
+            table = pq.read_table(pa.BufferReader(data))
+        except (pa.ArrowException, OSError) as exc:
+            raise CaptureError(f"{where}/{name}: not a readable Parquet file ({exc})") from None
+        if info is not None and table.num_rows != info.rows:
+            raise CaptureError(
+                f"{where}/{name}: {table.num_rows} rows, {MANIFEST} says {info.rows}"
+            )
+        tables.append(table)
     try:
         table = pa.concat_tables(tables, promote_options="default")
-    except pa.ArrowInvalid as exc:
-        raise CaptureError(f"{rdir}: parts have incompatible schemas ({exc})") from None
+    except pa.ArrowException as exc:
+        raise CaptureError(f"{where}: parts have incompatible schemas ({exc})") from None
     table = sort_records(conform(table, manifest.source.kind))
-    return Capture(path=target, manifest=manifest, records=table)
+    _check_unique(table)
+    if manifest.complete:
+        _check_counts(table, manifest, where)
+    return Capture(path=path, manifest=manifest, records=table)
+
+
+def _check_counts(table: pa.Table, manifest: Manifest, where: str) -> None:
+    """A complete capture's records per shard are what its manifest says (a deleted or repeated
+    part otherwise replays silently)."""
+    expected = {s.id: s.records for s in manifest.shards if s.records}
+    if not expected:
+        return
+    counts = table.group_by("shard").aggregate([([], "count_all")]).to_pylist()
+    found = {str(r["shard"]): int(r["count_all"]) for r in counts}
+    for shard, n in sorted(expected.items()):
+        if found.get(shard, 0) != n:
+            raise CaptureError(
+                f"{where}: shard {shard} has {found.get(shard, 0)} records, {MANIFEST} says {n}"
+            )
+
+
+def encode_part(table: pa.Table) -> bytes:
+    """A records file's bytes: zstd Parquet with ~128k-row groups."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_SIZE)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def part_info(file: str, data: bytes, rows: int) -> PartInfo:
+    """The manifest's entry for a records file."""
+    return PartInfo(file, rows, hashlib.sha256(data).hexdigest())
 
 
 def capture_fingerprint(path: str | os.PathLike[str]) -> str:
@@ -491,13 +443,10 @@ def _write_capture_uri(
         manifest = replace(manifest, window_start_ms=_arrival_ms(table, "min"))
     if manifest.window_end_ms is None and table.num_rows:
         manifest = replace(manifest, window_end_ms=_arrival_ms(table, "max"))
-    pq.write_table(
-        table,
-        f"{inner}/{RECORDS_DIR}/part-00000.parquet",
-        filesystem=fs,
-        compression="zstd",
-        row_group_size=ROW_GROUP_SIZE,
-    )
+    data = encode_part(table)
+    manifest = replace(manifest, parts=(part_info(FIRST_PART, data, table.num_rows),))
+    with fs.open_output_stream(f"{inner}/{RECORDS_DIR}/{FIRST_PART}") as out:
+        out.write(data)
     with fs.open_output_stream(f"{inner}/{MANIFEST}") as out:
         out.write((json.dumps(manifest.to_json(), indent=2) + "\n").encode("utf-8"))
     return Capture(path=Path(uri), manifest=manifest, records=table)
@@ -523,13 +472,7 @@ def _read_capture_uri(uri: str) -> Capture:
     manifest = _read_manifest_uri(uri)
     fs, inner = filesystem(uri)
     infos = fs.get_file_info(pafs.FileSelector(f"{inner}/{RECORDS_DIR}", allow_not_found=True))
-    parts = sorted(i.path for i in infos if i.path.endswith(".parquet"))
-    if not parts:
+    files = sorted(i.base_name for i in infos if i.base_name.endswith(".parquet"))
+    if not files:
         raise CaptureError(f"{uri}: no records ({RECORDS_DIR}/*.parquet is missing)")
-    try:
-        tables = [pq.read_table(p, filesystem=fs) for p in parts]
-        table = pa.concat_tables(tables, promote_options="default")
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise CaptureError(f"{uri}: records are not readable Parquet ({exc})") from None
-    table = sort_records(conform(table, manifest.source.kind))
-    return Capture(path=Path(uri), manifest=manifest, records=table)
+    return _read_parts(Path(uri), manifest, fs, f"{inner}/{RECORDS_DIR}", files)

@@ -25,7 +25,7 @@ from replay.function.faults import (
     judge_faults,
     throttled_at,
 )
-from replay.function.handler import Handler, LambdaContext, resolve_handler
+from replay.function.handler import Handler, LambdaContext, marshal, resolve_handler
 from replay.function.model import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -52,6 +52,7 @@ __all__ = [
     "compile_faults",
     "judge_faults",
     "load_function",
+    "marshal",
     "parse_model",
     "resolve_handler",
     "throttled_at",

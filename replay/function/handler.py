@@ -3,8 +3,10 @@ Lambda-like context object it is called with."""
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import importlib.util
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ def resolve_handler(spec: str) -> Handler:
             module = importlib.import_module(module_ref)
     except FunctionModelError:
         raise
+    except SystemExit as exc:  # the module exits while it is imported: never end the replay
+        raise FunctionModelError(
+            f"--function {spec!r}: importing {module_ref!r} called sys.exit({exc.code!r})"
+        ) from None
     except Exception as exc:
         raise FunctionModelError(
             f"--function {spec!r}: cannot import {module_ref!r}: {type(exc).__name__}: {exc}"
@@ -77,3 +83,20 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         """Virtual time is frozen while the handler runs, so this is the whole timeout."""
         return self.timeout_ms
+
+
+def _decimal(value: Any) -> Any:
+    # Lambda's Python runtime serialises Decimal (DynamoDB numbers); nothing else beyond JSON
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def marshal(response: Any) -> None:
+    """What Lambda's runtime does with a handler's return value: JSON, or Runtime.MarshalError.
+
+    Raises:
+        TypeError, ValueError: the value cannot be serialised (a set, an arbitrary object, a
+            reference cycle).
+    """
+    json.dumps(response, default=_decimal)

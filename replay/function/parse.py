@@ -182,6 +182,10 @@ def _parse_fault(obj: Any, where: str) -> Fault:
         error = "Unhandled"
     if error is not None and not isinstance(error, str):
         raise FunctionModelError(f"{where}: error must be an error name such as Unhandled")
+    effects = ("error", "report", "timeout", "extra_ms")
+    if obj.get("probability") is not None and not any(obj.get(k) for k in effects):
+        # a bare probability is a transient function error (DESIGN.md's function model)
+        error = "Unhandled"
     fault = Fault(
         when=_opt_str(obj, "when", where),
         error=error,

@@ -176,3 +176,13 @@ def test_handler_references(tmp_path: Path) -> None:
         resolve_handler("nope/none.py:handler")
     with pytest.raises(FunctionModelError, match=r"expected path/to/file\.py:function"):
         resolve_handler("just-a-name")
+
+
+def test_a_bare_probability_is_a_transient_function_error() -> None:
+    """``- probability: 0.5`` alone fails half the invocations with Unhandled (DESIGN.md)."""
+    model = parse_model({"faults": [{"probability": 0.5}]})
+    assert model.faults[0].error == "Unhandled"
+    masks = compile_faults(model, RECORDS)
+    rng = random.Random(1)
+    got = [judge_faults(model, masks, np.array([0]), np.array([1]), rng).error for _ in range(40)]
+    assert 5 < got.count("Unhandled") < 35
