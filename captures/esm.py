@@ -125,10 +125,10 @@ def _source_settings(aws: AwsOptions, arn: str) -> dict[str, Any]:
     parsed = Arn.parse(arn)
     try:
         if kind is SourceKind.SQS and parsed is not None:
-            from captures.sqs import resolve_queue
+            from captures.sqs import queue_settings, resolve_queue
 
             queue, _, _ = resolve_queue(aws, arn)
-            return {k: v for k, v in queue.attributes.items() if not k.startswith("Approximate")}
+            return queue_settings(queue.attributes)  # typed, as the live capture stores them
         if kind is SourceKind.KINESIS and parsed is not None:
             name = parsed.resource.split("/")[1]
             s = aws.client("kinesis").describe_stream_summary(StreamName=name)

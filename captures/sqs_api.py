@@ -13,6 +13,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,9 @@ import pyarrow as pa
 from captures.aws import Arn, AwsOptions, aws_errors, named_arn
 from captures.common import StopFlag
 from replay.errors import UserError
+from replay.events import order_message_attributes
+from replay.formats.settings import SETTINGS, SettingError, typed_setting
+from replay.vocabulary import SourceKind
 
 DEFAULT_VISIBILITY_S = 300
 MIN_VISIBILITY_S = 2  # below this a receive could outlive its own lease before it is renewed
@@ -33,18 +37,17 @@ _VOLATILE = (
     "LastModifiedTimestamp",
     "CreatedTimestamp",
 )
+# informative attributes, typed the way capture-format.md says (the ones a replay reads are typed
+# by replay.formats.settings)
 _INT_SETTINGS = frozenset(
     {
-        "VisibilityTimeout",
-        "DelaySeconds",
-        "MessageRetentionPeriod",
         "MaximumMessageSize",
         "ReceiveMessageWaitTimeSeconds",
         "KmsDataKeyReusePeriodSeconds",
     }
 )
-_BOOL_SETTINGS = frozenset({"FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled"})
-_JSON_SETTINGS = frozenset({"RedrivePolicy", "RedriveAllowPolicy", "Policy"})
+_BOOL_SETTINGS = frozenset({"SqsManagedSseEnabled"})
+_JSON_SETTINGS = frozenset({"RedriveAllowPolicy", "Policy"})
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,15 @@ def queue_settings(attributes: dict[str, str]) -> dict[str, Any]:
     them: counts and seconds as integers, flags as booleans, policies (``RedrivePolicy`` with an
     integer ``maxReceiveCount``) as objects; the rest (ARNs, key ids...) as SQS gives them."""
     out: dict[str, Any] = {}
+    known = SETTINGS[SourceKind.SQS]
     for name, value in attributes.items():
         if name in _VOLATILE:
+            continue
+        if name in known:  # the settings a replay reads: one table types and checks them
+            try:
+                out[name] = typed_setting(SourceKind.SQS, name, value, f"queue attribute {name}")
+            except SettingError as exc:
+                raise UserError(str(exc)) from None
             continue
         typed: Any = value
         if name in _INT_SETTINGS and value.strip().lstrip("-").isdigit():
@@ -112,14 +122,8 @@ def queue_settings(attributes: dict[str, str]) -> dict[str, Any]:
         elif name in _BOOL_SETTINGS and value.lower() in ("true", "false"):
             typed = value.lower() == "true"
         elif name in _JSON_SETTINGS and value:
-            try:
+            with suppress(json.JSONDecodeError):
                 typed = json.loads(value)
-            except json.JSONDecodeError:
-                typed = value
-            if name == "RedrivePolicy" and isinstance(typed, dict):
-                count = typed.get("maxReceiveCount")
-                if isinstance(count, str) and count.isdigit():
-                    typed["maxReceiveCount"] = int(count)
         out[name] = typed
     return out
 
@@ -169,7 +173,8 @@ def _message_attributes(attrs: dict[str, Any] | None) -> str | None:
         ]
         entry["dataType"] = a.get("DataType")
         out[name] = entry
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+    # SQS answers in its own order; Lambda delivers them in another (order_message_attributes)
+    return json.dumps(order_message_attributes(out), separators=(",", ":"), ensure_ascii=False)
 
 
 def rows(queue: Queue, msgs: list[dict[str, Any]]) -> pa.Table:

@@ -146,8 +146,8 @@ def order_message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     and Lambda puts them in a Java HashMap, so they come out by hash bucket, and by name within
     a bucket. The model reproduces the order on record (S03: sent Title, Author, WeeksOn;
     delivered WeeksOn, Author, Title). UNCONFIRMED beyond that recording. Captures made from
-    Lambda events keep the order the events had; ``receive-message`` output and the live agent,
-    which see SQS's order, are put in this one when captured.
+    Lambda events keep the order the events had; ``receive-message`` output and the live agent
+    (``capture sqs``), which see SQS's order, are put in this one when captured.
     """
     return {name: attributes[name] for name in _message_attribute_order(tuple(attributes))}
 
