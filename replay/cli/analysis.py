@@ -224,7 +224,9 @@ def sweep(
         raise UserError(f"--objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
     if jobs < 0:
         raise UserError("--jobs must be 0 (CPU count) or more")
-    with progress("sweep") as bar:
+    with progress(
+        "sweep", "the points finished so far are kept; run the same command to resume"
+    ) as bar:
         task = bar.add_task("points", total=None)
         result = run_sweep(
             capture,
@@ -258,7 +260,7 @@ def report(
     """
     from replay.analysis.report import build_report
 
-    with progress("report") as bar:
+    with progress("report", f"no report was written to {out}") as bar:
         bar.add_task("drawing", total=None)
         written = build_report(paths, out)
     console().print(

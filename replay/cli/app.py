@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 app = typer.Typer(
     name="esm-replay",
@@ -34,8 +35,9 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Progress]:
-    """A transient progress bar on stderr, shown only on a terminal."""
+def progress(label: str, interrupted: str | None = None) -> Iterator[Progress]:
+    """A transient progress bar on stderr, shown only on a terminal. On Ctrl-C, ``interrupted``
+    (what became of the outputs) is printed and the command exits 130."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -45,4 +47,11 @@ def progress(label: str) -> Iterator[Progress]:
         transient=True,
         disable=not err_console.is_terminal,
     ) as bar:
-        yield bar
+        try:
+            yield bar
+        except KeyboardInterrupt:
+            if interrupted is None:
+                raise
+            bar.stop()
+            err_console.print(Text(f"interrupted: {interrupted}"), highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None

@@ -87,7 +87,7 @@ def replay(
     options = EngineOptions()
     for assignment in option or []:
         options = parse_option(options, assignment)
-    with progress("replaying") as bar:
+    with progress("replaying", f"nothing was written to {out}") as bar:
         task = bar.add_task("replaying", total=None)
         result = run_replay(
             capture,
@@ -139,7 +139,7 @@ def demo(
 
     if incident not in INCIDENTS:
         raise UserError(f"--incident {incident!r}: allowed {', '.join(INCIDENTS)}")
-    with progress("demo") as bar:
+    with progress("demo", f"what is in {out} is whole; run the demo again for the rest") as bar:
         task = bar.add_task("replaying", total=None)
         report = run_demo(
             out,
