@@ -21,7 +21,12 @@ from replay.errors import UserError
 __all__ = ["app", "main"]
 
 # Each command module registers its commands on ``app`` when imported; this order is --help's.
-COMMAND_MODULES = ("replay.cli.run", "replay.cli.analysis", "replay.cli.capture")
+COMMAND_MODULES = (
+    "replay.cli.run",
+    "replay.cli.analysis",
+    "replay.cli.capture_live",
+    "replay.cli.capture",
+)
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)
 

@@ -213,3 +213,19 @@ def test_random_damage_is_caught_or_harmless(
         assert "\n" not in str(exc)
         return
     assert got.records.equals(records)
+
+
+def test_capture_verify_says_ok_or_names_the_fault(tmp_path: Path) -> None:
+    path = _two_parts(tmp_path / "cap")
+    ok = cli("capture", "verify", str(path))
+    assert ok.returncode == 0
+    assert ok.stdout.strip() == (
+        f"{path}: OK, 20 records in 2 shard(s); 2 part(s), each matching its sha256; "
+        "records unique; complete"
+    )
+    (path / "records" / "part-00001.parquet").unlink()
+    bad = cli("capture", "verify", str(path))
+    assert (
+        bad.returncode == 2
+        and "part-00001.parquet: listed in manifest.json but missing" in bad.stderr
+    )
