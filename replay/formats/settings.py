@@ -64,16 +64,22 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _redrive(value: Any, what: str) -> dict[str, Any]:
-    """``{"deadLetterTargetArn": ARN, "maxReceiveCount": 1..1000}``; SQS returns it as JSON text,
-    sometimes with the count as a string."""
+def _object(value: Any, what: str, shape: str) -> dict[str, Any]:
+    """An object, or JSON text of one (SQS returns its policies as text)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
             raise SettingError(f"{what}: {value!r} is not JSON") from None
     if not isinstance(value, dict):
-        raise SettingError(f"{what}: must be a JSON object")
+        raise SettingError(f"{what}: must be {shape}")
+    return value
+
+
+def _redrive(value: Any, what: str) -> dict[str, Any]:
+    """``{"deadLetterTargetArn": ARN, "maxReceiveCount": 1..1000}``; SQS returns it as JSON text,
+    sometimes with the count as a string."""
+    value = _object(value, what, "a JSON object")
     target = value.get("deadLetterTargetArn")
     if not isinstance(target, str) or not target.startswith("arn:"):
         raise SettingError(f"{what}: deadLetterTargetArn must be a queue ARN")
@@ -83,13 +89,7 @@ def _redrive(value: Any, what: str) -> dict[str, Any]:
 
 def _offsets(value: Any, what: str) -> dict[str, int]:
     """Kafka committed offsets: ``{"topic-0": 42, ...}`` (B86)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise SettingError(f"{what}: {value!r} is not JSON") from None
-    if not isinstance(value, dict):
-        raise SettingError(f"{what}: must be an object of partition: offset")
+    value = _object(value, what, "an object of partition: offset")
     return {str(k): _integer(0, 2**63 - 1)(v, f"{what}.{k}") for k, v in value.items()}
 
 
