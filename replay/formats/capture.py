@@ -334,8 +334,6 @@ def _check_counts(table: pa.Table, manifest: Manifest, where: str) -> None:
     """A complete capture's records per shard are what its manifest says (a deleted or repeated
     part otherwise replays silently)."""
     expected = {s.id: s.records for s in manifest.shards if s.records}
-    if not expected:
-        return
     counts = table.group_by("shard").aggregate([([], "count_all")]).to_pylist()
     found = {str(r["shard"]): int(r["count_all"]) for r in counts}
     for shard, n in sorted(expected.items()):
@@ -343,6 +341,27 @@ def _check_counts(table: pa.Table, manifest: Manifest, where: str) -> None:
             raise CaptureError(
                 f"{where}: shard {shard} has {found.get(shard, 0)} records, {MANIFEST} says {n}"
             )
+    last = _last_seqs(table)
+    said = {s.id: s.last_seq for s in manifest.shards if s.last_seq is not None}
+    for name, claims in (("shards[].last_seq", said), ("checkpoints", manifest.checkpoints)):
+        for shard, seq in sorted(claims.items()):
+            if shard in last and last[shard] != seq:
+                raise CaptureError(
+                    f"{where}: {MANIFEST} {name} says {shard} ends at {seq}, its records at "
+                    f"{last[shard]} (the manifest and the records disagree)"
+                )
+
+
+def _last_seqs(table: pa.Table) -> dict[str, str]:
+    """Each shard's last ``seq`` in a table sorted by (shard, pos)."""
+    n = table.num_rows
+    if not n:
+        return {}
+    shard = table.column("shard").combine_chunks()
+    ends = pc.indices_nonzero(pc.not_equal(shard.slice(0, n - 1), shard.slice(1))).to_pylist()
+    rows = [*ends, n - 1]
+    seqs = table.column("seq").take(pa.array(rows)).to_pylist()
+    return dict(zip(shard.take(pa.array(rows)).to_pylist(), seqs, strict=True))
 
 
 def encode_part(table: pa.Table) -> bytes:

@@ -229,3 +229,18 @@ def test_capture_verify_says_ok_or_names_the_fault(tmp_path: Path) -> None:
         bad.returncode == 2
         and "part-00001.parquet: listed in manifest.json but missing" in bad.stderr
     )
+
+
+def test_checkpoints_that_disagree_with_the_records_are_refused(tmp_path: Path) -> None:
+    path = _capture(tmp_path / "cap").path
+    _edit_manifest(path, checkpoints={SHARDS[0]: "1"})
+    with pytest.raises(CaptureError, match=r"checkpoints says shardId-000000000000 ends at 1"):
+        read_capture(path)
+
+
+def test_parts_of_incompatible_schemas_are_one_line(tmp_path: Path) -> None:
+    path = _capture(tmp_path / "cap").path
+    _edit_manifest(path, parts=[])
+    pq.write_table(pa.table({"shard": [1], "seq": [2.5]}), path / "records" / "part-00001.parquet")
+    with pytest.raises(CaptureError, match=r"incompatible schemas|column"):
+        read_capture(path)
