@@ -283,7 +283,7 @@ def test_a_resume_that_cannot_account_for_every_message_says_so_and_can_run_agai
     out = tmp_path / "cap"
     # long enough that the killed run's messages are still hidden when the resume looks, on a
     # loaded machine too
-    args = [esm_replay(), "capture", "sqs", "unsure", "-o", str(out), "--visibility-timeout", "8",
+    args = [esm_replay(), "capture", "sqs", "unsure", "-o", str(out), "--visibility-timeout", "20",
             "--flush-records", "10", "--wait", "0", *aws.cli]  # fmt: skip
     _kill_once_saved(args, out, parts=2)
     for f in (out / "sqs-receipts").iterdir():
@@ -295,7 +295,7 @@ def test_a_resume_that_cannot_account_for_every_message_says_so_and_can_run_agai
     assert "of the 80 messages it held at the start are saved" in line and "missing" in line
     assert "--resume" in line
     assert _manifest(out)["complete"] is False
-    time.sleep(8.2)  # the killed run's messages come back when their visibility timeout ends
+    time.sleep(20.2)  # the killed run's messages come back when their visibility timeout ends
     subprocess.run([*args, "--resume"], check=True, capture_output=True, timeout=60)
     cap = read_capture(out)
     assert cap.manifest.complete and cap.records.num_rows == 80
