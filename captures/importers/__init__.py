@@ -36,10 +36,16 @@ from captures.importers.identity import (
     KAFKA_SETTING_BOOTSTRAP_SERVERS,
     KAFKA_SETTING_SELF_MANAGED,
 )
-from captures.importers.pipeline import ImportResult, import_files, import_to_capture
+from captures.importers.pipeline import (
+    DEFAULT_ARRIVAL_MS,
+    ImportResult,
+    import_files,
+    import_to_capture,
+)
 from captures.importers.sqs import parse_setting_pairs, read_queue_attributes
 
 __all__ = [
+    "DEFAULT_ARRIVAL_MS",
     "DEFAULT_DYNAMODB_SHARD",
     "DEFAULT_KINESIS_SHARD",
     "KAFKA_SETTING_BOOTSTRAP_SERVERS",

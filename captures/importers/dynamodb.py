@@ -16,7 +16,6 @@ from captures.importers.fields import (
     check_event_source,
     compact_json,
     decimal_string,
-    epoch_ms,
     json_object,
     optional_string,
 )
@@ -42,15 +41,21 @@ def parse_dynamodb_record(rec: Mapping[str, Any], where: str, sink: Sink) -> Non
 
     The ``dynamodb`` object is stored verbatim (key order kept) except where the event AWS sends
     differs from the input: an ISO-8601 ``ApproximateCreationDateTime`` (CLI v2) becomes epoch
-    seconds, and a missing ``SizeBytes`` is computed (D01's derived fact).
+    seconds, a missing ``SizeBytes`` is computed (D01's derived fact), and a missing
+    ``ApproximateCreationDateTime`` (old sample events) is the assumed one of
+    :meth:`Sink.arrival_ms`, when the sink assumes any (the live capture's does not).
     """
     check_event_source(rec, SourceKind.DYNAMODB, where)
     ddb = dict(json_object(rec, "dynamodb", "dynamodb", where))
     seq = decimal_string(ddb, "SequenceNumber", "dynamodb.SequenceNumber", where)
-    arrival = epoch_ms(
+    stated = ddb.get("ApproximateCreationDateTime")
+    arrival = sink.arrival_ms(
         ddb, "ApproximateCreationDateTime", "dynamodb.ApproximateCreationDateTime", where
     )
-    if isinstance(ddb["ApproximateCreationDateTime"], str):
+    if stated is None:
+        # An assumed time (old sample events): first, where AWS puts it, as every event has one.
+        ddb = {"ApproximateCreationDateTime": arrival / 1000, **ddb}
+    elif isinstance(stated, str):
         ddb["ApproximateCreationDateTime"] = arrival / 1000
     keys = json_object(ddb, "Keys", "dynamodb.Keys", where)
     ddb, size_bytes = _with_size_bytes(ddb, where, sink)

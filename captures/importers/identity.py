@@ -13,7 +13,7 @@ from captures.importers.fields import KAFKA_EVENT_SOURCES
 from captures.importers.sink import Sink
 from captures.importers.sqs import sqs_settings
 from replay.errors import ImportFormatError
-from replay.events import EventContext
+from replay.events import DEFAULT_INVOKE_IDENTITY_ARN, EventContext
 from replay.formats.capture import SourceInfo
 from replay.vocabulary import SourceKind
 
@@ -47,46 +47,110 @@ _ARN_RESOURCES = {
 }
 
 
-def _arn_parts(arn: str, kind: SourceKind, what: str) -> tuple[str, str]:
-    """(region, name) of a source ARN: the Kinesis stream, the DynamoDB table, the SQS queue or
-    the MSK cluster."""
+def _arn_problem(arn: str, kind: SourceKind) -> str | None:
+    """What is wrong with ``arn`` as the ARN of a ``kind`` source (None: nothing)."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or not parts[3] or not parts[5]:
-        raise ImportFormatError(
-            f"{what}: {arn!r} is not an ARN (arn:aws:{kind.value}:REGION:ACCOUNT:RESOURCE)"
-        )
+        return f"{arn!r} is not an ARN (arn:aws:{kind.value}:REGION:ACCOUNT:RESOURCE)"
     if parts[2] != kind.value:
-        raise ImportFormatError(f"{what}: {arn!r} is a {parts[2]} ARN but --source is {kind.value}")
+        return f"{arn!r} is a {parts[2]} ARN but --source is {kind.value}"
     if kind is SourceKind.SQS:
-        if "/" in parts[5]:
-            raise ImportFormatError(f"{what}: {arn!r} does not name a queue (...:ACCOUNT:QUEUE)")
-        return parts[3], parts[5]
+        return f"{arn!r} does not name a queue (...:ACCOUNT:QUEUE)" if "/" in parts[5] else None
     resource = parts[5].split("/")
     expected = _ARN_RESOURCES[kind]
     if len(resource) < 2 or resource[0] != expected or not resource[1]:
-        raise ImportFormatError(f"{what}: {arn!r} does not name a {expected} ({expected}/NAME...)")
-    return parts[3], resource[1]
+        return f"{arn!r} does not name a {expected} ({expected}/NAME...)"
+    return None
 
 
-def _resolve_arn(sink: Sink, arn: str | None) -> str:
-    """The source ARN: ``--arn`` or the one the records state (they must agree)."""
+def _arn_parts(arn: str, kind: SourceKind, what: str) -> tuple[str, str]:
+    """(region, name) of a source ARN: the Kinesis stream, the DynamoDB table, the SQS queue or
+    the MSK cluster."""
+    problem = _arn_problem(arn, kind)
+    if problem is not None:
+        raise ImportFormatError(f"{what}: {problem}")
+    parts = arn.split(":", 5)
+    name = parts[5] if kind is SourceKind.SQS else parts[5].split("/")[1]
+    return parts[3], name
+
+
+def is_placeholder_arn(arn: str, kind: SourceKind | None = None) -> bool:
+    """A sample event's stand-in rather than a real ARN, as ``arn:aws:kinesis:EXAMPLE`` and
+    ``arn:aws:iam::EXAMPLE`` in AWS SAM's and the Lambda console's sample events: an ``arn:``
+    that holds ``EXAMPLE`` or has too few fields, and is not a well-formed ``kind`` ARN (with
+    ``kind`` None, as for a role: of any service). A well-formed ARN is used as it is, and one of
+    another service than ``kind`` is refused as such."""
+    parts = arn.split(":", 5)
+    if parts[0] != "arn" or (len(parts) == 6 and "EXAMPLE" not in arn):
+        return False
+    if kind is None:
+        return len(parts) < 6 or not parts[4] or not parts[5]
+    service = parts[2] if len(parts) > 2 else ""
+    if service and service != kind.value and "EXAMPLE" not in service:
+        return False
+    return _arn_problem(arn, kind) is not None
+
+
+SAMPLE_ACCOUNT = "123456789012"
+"""The account of an ARN assumed for a sample event's placeholder (AWS's documentation account)."""
+SAMPLE_REGION = "us-east-1"
+"""The region of an assumed ARN when neither ``--region`` nor the records' ``awsRegion`` give one."""
+_SAMPLE_RESOURCES = {
+    SourceKind.KINESIS: "stream/sam-example",
+    SourceKind.DYNAMODB: "table/sam-example/stream/1970-01-01T00:00:00.000",
+    SourceKind.SQS: "sam-example",
+    SourceKind.KAFKA: "cluster/sam-example/00000000-0000-0000-0000-000000000000-1",
+}
+
+
+def sample_arn(kind: SourceKind, region: str, *, fifo: bool = False) -> str:
+    """The well-formed ARN assumed for a placeholder, e.g.
+    ``arn:aws:kinesis:us-east-1:123456789012:stream/sam-example``."""
+    resource = _SAMPLE_RESOURCES[kind] + (".fifo" if fifo else "")
+    return f"arn:aws:{kind.value}:{region}:{SAMPLE_ACCOUNT}:{resource}"
+
+
+def _resolve_arn(
+    sink: Sink,
+    arn: str | None,
+    kind: SourceKind,
+    region: str | None,
+    notes: list[str],
+    *,
+    field_name: str = "eventSourceARN",
+    fifo: bool = False,
+) -> str:
+    """The source ARN: ``arn`` (``--arn``, or the queue attributes' ``QueueArn``) or the one the
+    records state (they must agree). A placeholder the records state (:func:`is_placeholder_arn`)
+    gives way to ``arn``, else to :func:`sample_arn` in ``region``, the records' ``awsRegion`` or
+    :data:`SAMPLE_REGION`, with a note either way."""
     seen = sink.arns
     if len(seen) > 1:
         (a, wa), (b, wb) = list(seen.items())[:2]
         raise ImportFormatError(
-            f"conflicting eventSourceARN values: {a!r} ({wa}) and {b!r} ({wb}); "
+            f"conflicting {field_name} values: {a!r} ({wa}) and {b!r} ({wb}); "
             "import one source at a time"
         )
+    stated = next(iter(seen), None)
+    if stated is not None and is_placeholder_arn(stated, kind):
+        placeholder = f"{field_name} {stated!r} ({seen[stated]}) is a placeholder"
+        if arn is not None:
+            notes.append(f"{placeholder}: replaced by {arn}")
+            return arn
+        at = region or next(iter(sink.regions), SAMPLE_REGION)
+        assumed = sample_arn(kind, at, fifo=fifo or stated.endswith(".fifo"))
+        notes.append(f"{placeholder}: assumed {assumed} (give the real one with --arn ARN)")
+        return assumed
     if arn is not None:
         if seen and arn not in seen:
             ((found, where),) = seen.items()
             raise ImportFormatError(
-                f"--arn {arn!r} conflicts with eventSourceARN {found!r} ({where})"
+                f"--arn {arn!r} conflicts with {field_name} {found!r} ({where})"
             )
         return arn
     if not seen:
         raise ImportFormatError(
-            "the input carries no eventSourceARN; give the source with --arn ARN"
+            f"the input carries no {field_name}; give the source with --arn ARN"
         )
     return next(iter(seen))
 
@@ -104,16 +168,25 @@ def _resolve_role(sink: Sink, notes: list[str]) -> str | None:
     """The function's execution role, as Kinesis events state it in ``invokeIdentityArn``.
 
     Kept in ``manifest.function.Role`` so rebuilt events (and sizes) carry it; a role that changed
-    during the capture keeps the first one, with a note.
+    during the capture keeps the first one, with a note. A placeholder (``arn:aws:iam::EXAMPLE``)
+    is not kept: rebuilt events carry the replay's default role, with a note.
     """
-    if not sink.roles:
-        return None
-    first = next(iter(sink.roles))
-    if len(sink.roles) > 1:
+    roles = [r for r in sink.roles if not is_placeholder_arn(r)]
+    placeholders = [r for r in sink.roles if is_placeholder_arn(r)]
+    if placeholders and not roles:
+        first = placeholders[0]
         notes.append(
-            f"records name {len(sink.roles)} different invokeIdentityArn values; kept {first}"
+            f"invokeIdentityArn {first!r} ({sink.roles[first]}) is a placeholder: rebuilt events "
+            f"carry {DEFAULT_INVOKE_IDENTITY_ARN} (store the function's real role with "
+            "esm-replay capture esm --into CAPTURE)"
         )
-    return first
+    if not roles:
+        return None
+    if len(roles) > 1:
+        notes.append(
+            f"records name {len(roles)} different invokeIdentityArn values; kept {roles[0]}"
+        )
+    return roles[0]
 
 
 def stream_identity(
@@ -126,7 +199,7 @@ def stream_identity(
 ) -> Identity:
     """Kinesis and DynamoDB: the stream ARN from the records or ``--arn``; shard ids from the
     records or ``--shard``; the Kinesis execution role from ``invokeIdentityArn``."""
-    source_arn = _resolve_arn(sink, arn)
+    source_arn = _resolve_arn(sink, arn, kind, region, notes)
     arn_region, name = _arn_parts(source_arn, kind, "--arn" if arn else "eventSourceARN")
     src_region = _resolve_region(arn_region, region)
     if sink.computed_size_bytes:
@@ -144,7 +217,7 @@ def stream_identity(
 
 
 def sqs_identity(
-    sink: Sink, arn: str | None, region: str | None, given: Mapping[str, Any]
+    sink: Sink, arn: str | None, region: str | None, given: Mapping[str, Any], notes: list[str]
 ) -> Identity:
     """SQS: the queue from ``eventSourceARN``, ``--arn`` or the queue attributes' ``QueueArn``;
     FIFO from the ``.fifo`` name (``FifoQueue`` must agree), and then ``seq`` is the
@@ -154,7 +227,8 @@ def sqs_identity(
         if arn is not None and arn != queue_arn:
             raise ImportFormatError(f"--arn {arn!r} conflicts with QueueArn {queue_arn!r}")
         arn = queue_arn
-    source_arn = _resolve_arn(sink, arn)
+    wants_fifo = settings.get("FifoQueue") is True
+    source_arn = _resolve_arn(sink, arn, SourceKind.SQS, region, notes, fifo=wants_fifo)
     arn_region, queue = _arn_parts(source_arn, SourceKind.SQS, "--arn" if arn else "eventSourceARN")
     src_region = _resolve_region(arn_region, region)
     fifo = queue.endswith(".fifo")
@@ -228,7 +302,9 @@ def kafka_identity(
                 "(give --arn CLUSTER_ARN for Amazon MSK)"
             )
     else:
-        source_arn = _resolve_arn(sink, arn)
+        source_arn = _resolve_arn(
+            sink, arn, SourceKind.KAFKA, region, notes, field_name="eventSourceArn"
+        )
         what = "--arn" if arn else "eventSourceArn"
         src_region = _resolve_region(_arn_parts(source_arn, SourceKind.KAFKA, what)[0], region)
     servers = _kafka_bootstrap_servers(sink, bootstrap_servers, notes)

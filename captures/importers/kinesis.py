@@ -11,7 +11,6 @@ from captures.importers.fields import (
     base64_bytes,
     check_event_source,
     decimal_string,
-    epoch_ms,
     json_object,
     optional_string,
     required_string,
@@ -31,13 +30,15 @@ def detect_kinesis(first: Mapping[str, Any], top: Any) -> str | None:
 
 
 def parse_kinesis_lambda(rec: Mapping[str, Any], where: str, sink: Sink) -> None:
-    """A record of a Kinesis Lambda event (B90): shard id from ``eventID`` ``<shard>:<seq>``."""
+    """A record of a Kinesis Lambda event (B90): shard id from ``eventID`` ``<shard>:<seq>``.
+
+    Old sample events have no ``approximateArrivalTimestamp``: see :meth:`Sink.arrival_ms`."""
     check_event_source(rec, SourceKind.KINESIS, where)
     kin = json_object(rec, "kinesis", "kinesis", where)
     seq = decimal_string(kin, "sequenceNumber", "kinesis.sequenceNumber", where)
     key = required_string(kin, "partitionKey", "kinesis.partitionKey", where)
     data = base64_bytes(kin, "data", "kinesis.data", where)
-    arrival = epoch_ms(
+    arrival = sink.arrival_ms(
         kin, "approximateArrivalTimestamp", "kinesis.approximateArrivalTimestamp", where
     )
     shard = None
@@ -61,5 +62,7 @@ def parse_kinesis_cli(rec: Mapping[str, Any], where: str, sink: Sink) -> None:
     seq = decimal_string(rec, "SequenceNumber", "SequenceNumber", where)
     key = required_string(rec, "PartitionKey", "PartitionKey", where)
     data = base64_bytes(rec, "Data", "Data", where)
-    arrival = epoch_ms(rec, "ApproximateArrivalTimestamp", "ApproximateArrivalTimestamp", where)
+    arrival = sink.arrival_ms(
+        rec, "ApproximateArrivalTimestamp", "ApproximateArrivalTimestamp", where
+    )
     sink.add(None, seq, arrival, key, data)

@@ -18,10 +18,15 @@ from captures.importers.documents import FORM_LABELS, parse_file
 from captures.importers.identity import kafka_identity, sqs_identity, stream_identity
 from captures.importers.sink import Sink, arrange, build_table
 from captures.redact import Redactor
-from replay.errors import CaptureError, ImportFormatError
+from replay.errors import CaptureError, ImportFormatError, UserError
 from replay.events import record_sizes
 from replay.formats.capture import Capture, Manifest, conform, write_capture
+from replay.timeutil import iso_ms, parse_time
 from replay.vocabulary import SourceKind
+
+DEFAULT_ARRIVAL_MS = 1_428_537_600_000
+"""Arrival time given to stream records that carry none, without ``--arrival``:
+2015-04-09T00:00:00Z, the time AWS SAM's sample events use; later ones 1 ms apart."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ def _import(
     source_settings: Mapping[str, Any] | None,
     bootstrap_servers: str | None,
     redactor: Redactor | None = None,
+    arrival: str | float | None = None,
 ) -> tuple[Manifest, pa.Table, int, tuple[str, ...]]:
     """:func:`import_files` plus the notes for the user (forms detected, defaults, duplicates)."""
     if not paths:
@@ -64,7 +70,8 @@ def _import(
         raise ImportFormatError(f"--source-setting: {source.value} sources take no settings here")
     if bootstrap_servers is not None and source is not SourceKind.KAFKA:
         raise ImportFormatError(f"--bootstrap-servers applies to kafka sources, not {source.value}")
-    sink = Sink()
+    start = _arrival_start(arrival, source)
+    sink = Sink(arrival_start=start if source.is_stream else None)
     notes: list[str] = []
     for p in paths:
         path = Path(p)
@@ -72,8 +79,9 @@ def _import(
         notes.append(f"{path}: {FORM_LABELS[form]}, {count} records")
     if not sink.seq:
         raise ImportFormatError(f"no records in {', '.join(str(p) for p in paths)}")
+    _note_arrivals(sink, start, arrival is not None, notes)
     if source is SourceKind.SQS:
-        identity = sqs_identity(sink, arn, region, source_settings or {})
+        identity = sqs_identity(sink, arn, region, source_settings or {}, notes)
     elif source is SourceKind.KAFKA:
         identity = kafka_identity(sink, arn, region, bootstrap_servers, notes)
     else:
@@ -106,6 +114,38 @@ def _import(
     return manifest, table, duplicates, tuple(notes)
 
 
+def _arrival_start(arrival: str | float | None, source: SourceKind) -> int:
+    """``--arrival`` (ISO-8601 or epoch seconds) as epoch ms, or :data:`DEFAULT_ARRIVAL_MS`."""
+    if arrival is None:
+        return DEFAULT_ARRIVAL_MS
+    if not source.is_stream:
+        raise ImportFormatError(
+            f"--arrival applies to kinesis and dynamodb records, not {source.value} (whose "
+            "records without a time are refused)"
+        )
+    try:
+        start = parse_time(arrival, field="--arrival")
+    except UserError as exc:
+        raise ImportFormatError(str(exc)) from None
+    if start < 0:
+        raise ImportFormatError(f"--arrival {arrival!r} is before 1970-01-01T00:00:00Z")
+    return start
+
+
+def _note_arrivals(sink: Sink, start: int, from_option: bool, notes: list[str]) -> None:
+    """Say which records were given an arrival time, and from when (or that ``--arrival`` was
+    not needed)."""
+    if not sink.no_arrival:
+        if from_option:
+            notes.append("--arrival applies only to records without an arrival time; all have one")
+        return
+    where, name = sink.no_arrival[0]
+    n = len(sink.no_arrival)
+    times = iso_ms(start) if n == 1 else f"{iso_ms(start)} onward, 1 ms apart in file order"
+    how = "from --arrival" if from_option else "(set the time with --arrival T)"
+    notes.append(f"{n} records have no {name} (first: {where}): given {times} {how}")
+
+
 def import_files(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -116,6 +156,7 @@ def import_files(
     source_settings: Mapping[str, Any] | None = None,
     bootstrap_servers: str | None = None,
     redactor: Redactor | None = None,
+    arrival: str | float | None = None,
 ) -> tuple[Manifest, pa.Table, int]:
     """Read AWS JSON files into a manifest and a records table, validating everything.
 
@@ -141,6 +182,10 @@ def import_files(
         redactor: ``--redact`` rules applied to the records before anything is written (the same
             :class:`~captures.redact.Redactor` a live capture uses); its counts and the rules that
             matched nothing go to ``manifest.redaction``.
+        arrival: Kinesis and DynamoDB: the arrival time (ISO-8601 or epoch seconds) of records
+            that carry none (old sample events), 1 ms later for each further one in file order;
+            default :data:`DEFAULT_ARRIVAL_MS`. A placeholder source ARN (``arn:aws:kinesis:EXAMPLE``)
+            gives way to ``arn`` or to a well-formed default; a note says so.
 
     Returns:
         The manifest, the records table (capture schema plus nothing else), duplicates dropped.
@@ -149,7 +194,7 @@ def import_files(
         ImportFormatError: one line naming the file, record and problem.
     """
     manifest, table, duplicates, _ = _import(
-        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor
+        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor, arrival
     )
     return manifest, table, duplicates
 
@@ -166,6 +211,7 @@ def import_to_capture(
     source_settings: Mapping[str, Any] | None = None,
     bootstrap_servers: str | None = None,
     redactor: Redactor | None = None,
+    arrival: str | float | None = None,
 ) -> ImportResult:
     """Import AWS JSON files and write them as a capture at ``out`` (atomically).
 
@@ -179,7 +225,7 @@ def import_to_capture(
     if target.exists() and not overwrite:
         raise CaptureError(f"{target}: already exists; choose another output or remove it")
     manifest, table, duplicates, notes = _import(
-        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor
+        paths, source, arn, shard, region, source_settings, bootstrap_servers, redactor, arrival
     )
     capture = write_capture(target, manifest, table, overwrite=overwrite)
     return ImportResult(

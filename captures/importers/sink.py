@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from captures.importers.fields import KAFKA_EVENT_SOURCES
+from captures.importers.fields import KAFKA_EVENT_SOURCES, epoch_ms
 from replay.errors import ImportFormatError
 from replay.formats.capture import EXTRA_FIELDS
 from replay.vocabulary import SourceKind
@@ -24,7 +24,11 @@ from replay.vocabulary import SourceKind
 
 @dataclass(frozen=True)
 class Sink:
-    """Column lists that parsers append to, one value per record (shard ``None``: not carried)."""
+    """Column lists that parsers append to, one value per record (shard ``None``: not carried).
+
+    ``arrival_start`` (epoch ms): when set, a stream record without an arrival time is given one
+    (see :meth:`arrival_ms`) rather than refused; the live capture leaves it unset.
+    """
 
     shard: list[str | None] = field(default_factory=list)
     seq: list[str] = field(default_factory=list)
@@ -44,6 +48,18 @@ class Sink:
     bootstrap_servers: dict[str, str] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)
     tombstones: list[str] = field(default_factory=list)
+    arrival_start: int | None = None
+    # Records given an arrival time (``arrival_start`` onward): where each is, and the field missed.
+    no_arrival: list[tuple[str, str]] = field(default_factory=list)
+
+    def arrival_ms(self, parent: Mapping[str, Any], key: str, name: str, where: str) -> int:
+        """The record's arrival time (epoch ms) from ``parent[key]``; when it is absent and
+        ``arrival_start`` is set, the next assumed one: ``arrival_start`` for the first such
+        record, then 1 ms later for each (file order), so that their order is kept."""
+        if parent.get(key) is not None or self.arrival_start is None:
+            return epoch_ms(parent, key, name, where)
+        self.no_arrival.append((where, name))
+        return self.arrival_start + len(self.no_arrival) - 1
 
     def add(self, shard: str | None, seq: str, arrival: int, key: str | None, data: bytes) -> None:
         """Append the core values of one record."""

@@ -444,11 +444,7 @@ _DELETE = object()
         ),
         ("kinesis.data", "###", "kinesis.data is not valid base64"),
         ("kinesis.partitionKey", 5, "kinesis.partitionKey must be a string, got 5"),
-        (
-            "kinesis.approximateArrivalTimestamp",
-            _DELETE,
-            "kinesis.approximateArrivalTimestamp is missing",
-        ),
+        # a missing arrival time is assumed (--arrival): test_import_sam.py
         (
             "kinesis.approximateArrivalTimestamp",
             "yesterday",
@@ -551,11 +547,7 @@ def test_wrong_source_kind_is_named(tmp_path: Path) -> None:
     ("field", "value", "problem"),
     [
         ("dynamodb.SequenceNumber", _DELETE, "dynamodb.SequenceNumber is missing"),
-        (
-            "dynamodb.ApproximateCreationDateTime",
-            _DELETE,
-            "dynamodb.ApproximateCreationDateTime is missing",
-        ),
+        # a missing ApproximateCreationDateTime is assumed (--arrival): test_import_sam.py
         ("dynamodb.Keys", _DELETE, "dynamodb.Keys is missing"),
         ("dynamodb.SizeBytes", -1, "dynamodb.SizeBytes must be a non-negative integer"),
         ("eventName", "UPSERT", "eventName is 'UPSERT'; allowed: INSERT, MODIFY, REMOVE"),
