@@ -7,17 +7,14 @@ role); nothing here ever reads, stores or prints them, and no capture field is f
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replay import extras
 from replay.errors import UserError
-
-# Optional dependencies: module -> (distribution, extra of esm-replay that installs it).
-OPTIONAL = {"boto3": ("boto3", "aws"), "confluent_kafka": ("confluent-kafka", "kafka")}
 
 # Errors that mean "try again later" rather than "you asked for something wrong".
 THROTTLES = frozenset(
@@ -33,20 +30,10 @@ THROTTLES = frozenset(
 
 
 def install_command(extra: str) -> str:
-    """The pip command that adds ``extra`` to this installation of esm-replay.
-
-    From a clone (the packages live in a source tree with esm-replay's ``pyproject.toml``, as with
-    ``pip install -e .``): ``pip install -e '.[EXTRA]'``, run in that tree; from a wheel:
-    ``pip install 'esm-replay[EXTRA]'``.
-    """
-    root = Path(__file__).resolve().parent.parent
-    try:
-        clone = 'name = "esm-replay"' in (root / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        clone = False
-    if clone:
-        return f"pip install -e '.[{extra}]' (in {root})"
-    return f"pip install 'esm-replay[{extra}]'"
+    """The pip command that adds ``extra`` to the installation ``captures/`` belongs to (a clone's
+    ``pip install -e '.[EXTRA]'`` or a wheel's ``pip install 'esm-replay[EXTRA]'``; see
+    :func:`replay.extras.install_command`)."""
+    return extras.install_command(extra, anchor=Path(__file__))
 
 
 def require(module: str, what: str) -> None:
@@ -56,15 +43,7 @@ def require(module: str, what: str) -> None:
         UserError: it is not installed (or cannot be imported): one line naming ``what`` needs it
             and the exact install command.
     """
-    dist, extra = OPTIONAL[module]
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        missing = isinstance(exc, ModuleNotFoundError) and exc.name == module
-        why = "is not installed" if missing else f"cannot be imported ({exc})"
-        raise UserError(
-            f"{what} needs {dist}, which {why}; install it with: {install_command(extra)}"
-        ) from None
+    extras.require(module, what, anchor=Path(__file__))
 
 
 class NetworkError(UserError):

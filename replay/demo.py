@@ -13,12 +13,19 @@ valid orders land in the dead-letter queue (rule B67, then B65). ScalingConfig.M
 set to the reserved concurrency (the fix AWS documents) keeps every order.
 
 Everything here is seeded: the same capture and the same two runs come out byte for byte.
+
+Each incident has its own default folder (``demo-output/kinesis``, ``demo-output/sqs``), and a
+demo replaces only a previous demo of the same incident there (:func:`check_demo_target`). The
+report ends with commands to try next, on the real paths and ids of this demo.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import importlib.util
 import json
+import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +39,9 @@ from replay import events
 from replay.analysis.compare import ComparisonRow, compare_runs
 from replay.config import parse_config
 from replay.engine.runner import RunRequest, run_capture
+from replay.errors import UserError
+from replay.extras import install_command
+from replay.formats.atomic import KINDS, is_kind
 from replay.formats.capture import Capture, Manifest, ShardInfo, SourceInfo, conform, write_capture
 from replay.formats.runfiles import RunResult
 from replay.function import Duration, Fault, FunctionModel
@@ -97,6 +107,12 @@ SQS_FUNCTION = FunctionModel(
     source="demo",
 )
 INCIDENTS = ("kinesis", "sqs")
+DEMO_ROOT = Path("demo-output")
+# What a demo writes into its folder, and the report its last step suggests (report.html and its
+# report-*.png); nothing else may be there for it to write again.
+DEMO_ENTRIES = ("capture", "run-production", "run-safer")
+DEMO_REPORT = "report.html"
+_DEMO_NAMES = (*DEMO_ENTRIES, DEMO_REPORT, "report-*.png")
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,7 @@ class DemoReport:
     names: tuple[str, ...]
     rows: list[ComparisonRow]
     story: str
+    next_steps: str = ""
 
 
 def _shard_ids() -> list[str]:
@@ -263,6 +280,61 @@ def build_sqs_capture(path: Path) -> Capture:
     return write_capture(path, manifest, table, overwrite=True)
 
 
+def default_out(incident: str) -> Path:
+    """Where ``esm-replay demo --incident INCIDENT`` writes without ``--out``."""
+    return DEMO_ROOT / incident
+
+
+def _demo_kind(path: Path, kind: str) -> str | None:
+    """The source kind of a capture or run the demo wrote at ``path`` (a capture's manifest says
+    ``created_by: demo``, a run's run.json ``config_source: demo:NAME``), else None."""
+    if not is_kind(path, kind):
+        return None
+    doc = json.loads((path / KINDS[kind][0]).read_text(encoding="utf-8"))
+    if kind == "capture" and doc.get("created_by") == "demo":
+        return str((doc.get("source") or {}).get("kind"))
+    if kind == "run" and str(doc.get("config_source", "")).startswith("demo:"):
+        return str((doc.get("capture") or {}).get("kind"))
+    return None
+
+
+def _own(name: str) -> bool:
+    """A name the demo writes: an entry, the report, or a temporary sibling of one left by an
+    interrupted write (``.capture.tmp-PID-...``, ``.report.html.tmp-PID``)."""
+    if name.startswith("."):
+        return any(fnmatch.fnmatchcase(name[1:], f"{own}.*") for own in _DEMO_NAMES)
+    return any(fnmatch.fnmatchcase(name, own) for own in _DEMO_NAMES)
+
+
+def check_demo_target(out: Path, incident: str) -> None:
+    """Refuse, before anything is written, a folder that holds anything but a previous demo of
+    ``incident``: the demo replaces only its own output.
+
+    Raises:
+        UserError: ``out`` is a file, holds something the demo does not write, or holds the demo
+            of another incident (one line naming it).
+    """
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise UserError(f"{out}: is a file, not a demo folder; choose another --out")
+    names = [p.name for p in out.iterdir()]
+    foreign = sorted(n for n in names if not _own(n))
+    refuse = "the demo replaces only its own output; choose another --out"
+    if foreign:
+        raise UserError(f"{out}: holds {foreign[0]}, which the demo did not write; {refuse}")
+    for name in (n for n in DEMO_ENTRIES if n in names):
+        what = "capture" if name == "capture" else "run"
+        kind = _demo_kind(out / name, what)
+        if kind is None:
+            raise UserError(f"{out / name}: is not a {what} the demo wrote; {refuse}")
+        if kind != incident:
+            raise UserError(
+                f"{out}: holds the {kind} demo, not the {incident} one; choose another --out "
+                f"(the {incident} demo's own is {default_out(incident)})"
+            )
+
+
 def run_demo(
     out: Path,
     *,
@@ -270,8 +342,13 @@ def run_demo(
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoReport:
     """Build a sample incident, replay it as production ran and with the safer configuration,
-    compare. ``incident``: ``kinesis`` (a poison record) or ``sqs`` (throttling ⇒ DLQ)."""
+    compare. ``incident``: ``kinesis`` (a poison record) or ``sqs`` (throttling ⇒ DLQ).
+
+    Raises:
+        UserError: ``out`` holds anything but a previous demo of this incident (nothing written).
+    """
     out = Path(out)
+    check_demo_target(out, incident)
     out.mkdir(parents=True, exist_ok=True)
     if incident == "sqs":
         capture = build_sqs_capture(out / "capture")
@@ -294,13 +371,74 @@ def run_demo(
             shutil.rmtree(target)
         runs.append(run_capture(capture, request, target, overwrite=True, progress=progress))
     rows = compare_runs(runs)
+    sqs = incident == "sqs"
     return DemoReport(
         capture=capture.path,
         runs=tuple(r.path for r in runs),
         names=("production", "safer"),
         rows=rows,
-        story=_sqs_story(runs) if incident == "sqs" else _story(runs),
+        story=_sqs_story(runs) if sqs else _story(runs),
+        next_steps=_sqs_next_steps(out, runs) if sqs else _next_steps(out, capture),
     )
+
+
+def poison_record(capture: Capture) -> str:
+    """``SHARD:SEQ`` of the sample stream's poison record (the one event on schema 2)."""
+    data = capture.records.column("data").to_pylist()
+    row = next(i for i, d in enumerate(data) if b'"schema":2' in d)
+    return f"{capture.records.column('shard')[row]}:{capture.records.column('seq')[row]}"
+
+
+def _commands(out: Path, steps: list[tuple[str, list[str]]]) -> str:
+    """``Next:`` and one step a pair: what it shows, then the command (paths and ids quoted for a
+    shell), ending with the HTML report (with its install command when matplotlib is missing)."""
+    prod, safer = out / "run-production", out / "run-safer"
+    report = ["report", str(prod), str(safer), "-o", str(out / DEMO_REPORT)]
+    extra = (
+        ""
+        if importlib.util.find_spec("matplotlib")
+        else f"; first install matplotlib with {install_command('report')}"
+    )
+    steps = [*steps, (f"both runs as an HTML report with figures{extra}", report)]
+    lines = ["Next:"]
+    for what, argv in steps:
+        lines.append(f"- {what}:")
+        lines.append("    " + shlex.join(["esm-replay", *argv]))
+    return "\n".join(lines) + "\n"
+
+
+def _next_steps(out: Path, capture: Capture) -> str:
+    prod, safer = str(out / "run-production"), str(out / "run-safer")
+    poison = poison_record(capture)
+    sql = "select run, disposition, reason, count(*) n from run_records group by all order by all"
+    return _commands(
+        out,
+        [
+            ("every attempt that carried the poison record in production, and the rule deciding "
+             "each", ["explain", prod, "--record", poison]),
+            ("how the safer configuration isolated it (bisect, retries, the on-failure record)",
+             ["explain", safer, "--record", poison]),
+            ("your own questions in SQL (docs/query.md)", ["query", sql, prod, safer]),
+        ],
+    )  # fmt: skip
+
+
+def _sqs_next_steps(out: Path, runs: list[RunResult]) -> str:
+    prod, safer = str(out / "run-production"), str(out / "run-safer")
+    records = runs[0].records
+    dead = [
+        i for i, d in enumerate(records.column("disposition").to_pylist()) if d == "dead-lettered"
+    ]
+    steps: list[tuple[str, list[str]]] = []
+    if dead:
+        message = str(records.column("seq")[dead[0]])
+        steps.append(
+            ("the throttled receives that sent a valid order to the DLQ in production",
+             ["explain", prod, "--message", message])
+        )  # fmt: skip
+    sql = "select run, disposition, count(*) n from run_records group by all order by all"
+    steps.append(("your own questions in SQL (docs/query.md)", ["query", sql, prod, safer]))
+    return _commands(out, steps)
 
 
 def _story(runs: list[RunResult]) -> str:

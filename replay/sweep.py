@@ -34,6 +34,7 @@ from replay.analysis.pareto import RESULTS, figures, pareto_front
 from replay.analysis.query import uniform_column
 from replay.assignments import split_assignment
 from replay.errors import UserError
+from replay.extras import require
 from replay.formats.capture import capture_fingerprint
 from replay.formats.runfiles import read_run
 
@@ -306,12 +307,9 @@ def _on_dask(
     tasks: Sequence[Task], scheduler: str, finished: Callable[[dict[str, Any]], None]
 ) -> None:
     """Run the same task function on a Dask distributed cluster (``esm-replay[dask]``)."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise UserError(
-            "--scheduler needs Dask distributed: pip install 'esm-replay[dask]'"
-        ) from None
+    require("distributed", "sweep --scheduler")
+    from distributed import Client, as_completed
+
     try:
         client = Client(scheduler, timeout="10s")
     except OSError as exc:

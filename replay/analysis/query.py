@@ -2,14 +2,18 @@
 
 ``esm-replay query "SQL" PATH...`` and the TUI open the same views through :func:`connect`:
 
-* ``records`` — the capture's records (every capture column, plus ``capture``);
-* ``invocations``, ``outcomes`` (records.parquet), ``metrics`` — the run's tables, plus ``run``;
-* ``destinations`` — destinations.jsonl, one row per line with the fields every family shares;
+* ``capture_records`` (also ``records``) — the capture's records (every capture column, plus
+  ``capture``);
+* ``invocations``, ``run_records`` (the run's records.parquet, also ``outcomes``), ``metrics`` —
+  the run's tables, plus ``run``;
+* ``destinations`` — destinations.jsonl, one row per line (1-based ``line``) with the fields every
+  family shares;
 * ``runs`` — one row per run from run.json: configuration fields and summary figures;
 * ``observed_failures`` — the production failure records a capture holds (``observed/``).
 
 A run brings its own capture (run.json ``capture.path``), and a sweep brings its point runs and its
-capture, so ``query "... from outcomes join records using (shard, seq)" RUN`` needs nothing else.
+capture, so ``query "... from run_records join capture_records using (shard, seq)" RUN`` needs
+nothing else. SQL naming a column that its view lacks is told which views have it.
 The ``run`` and ``capture`` columns are always there (the directory name, made unique by parent
 directories when two share a name), so a query written for one run works unchanged for many.
 
@@ -27,6 +31,7 @@ import decimal
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +57,23 @@ FORMATS = ("table", "csv", "json", "parquet")
 # The Parquet views and the schema each has; with no run (or no capture) given, a view still
 # exists with these columns (and its run/capture label first).
 VIEW_SCHEMAS: dict[str, pa.Schema] = {
-    "records": pa.schema(CORE_FIELDS),
+    "capture_records": pa.schema(CORE_FIELDS),
     "invocations": INVOCATIONS,
-    "outcomes": RECORDS,
+    "run_records": RECORDS,
     "metrics": METRICS,
 }
+# Every view, with what it holds (how a hint names it).
+VIEWS: dict[str, str] = {
+    "capture_records": "the captures' records",
+    "invocations": "the runs' invocations.parquet",
+    "run_records": "the runs' records.parquet",
+    "destinations": "the runs' destinations.jsonl",
+    "metrics": "the runs' metrics.parquet",
+    "runs": "one row per run.json",
+    "observed_failures": "production's failure records in the captures",
+}
+# The first names of two views, kept so that older queries run: alias -> view.
+ALIASES: dict[str, str] = {"records": "capture_records", "outcomes": "run_records"}
 
 
 def _duckdb_type(kind: pa.DataType) -> str:
@@ -339,18 +356,23 @@ def _union(view: str, label: str, parts: Sequence[tuple[str, str]]) -> str:
     return f"CREATE VIEW {view} AS " + " UNION ALL BY NAME ".join(selects)
 
 
-def connect(paths: Iterable[str | os.PathLike[str]]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the documented views over ``paths``."""
+def _connection() -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    sources = discover(paths)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def connect(paths: Iterable[str | os.PathLike[str]]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the documented views over ``paths``."""
+    sources = discover(paths)
+    con = _connection()
     caps = [(c.name, str(c.path / "records" / "*.parquet")) for c in sources.captures]
-    con.execute(_union("records", "capture", caps))
+    con.execute(_union("capture_records", "capture", caps))
     for view, file in (
         ("invocations", "invocations.parquet"),
-        ("outcomes", "records.parquet"),
+        ("run_records", "records.parquet"),
         ("metrics", "metrics.parquet"),
     ):
         con.execute(_union(view, "run", [(r.name, str(r.path / file)) for r in sources.runs]))
@@ -368,15 +390,21 @@ def connect(paths: Iterable[str | os.PathLike[str]]) -> duckdb.DuckDBPyConnectio
     )
     con.register("_runs", runs)
     con.execute("CREATE VIEW runs AS SELECT * FROM _runs")
+    for alias, view in ALIASES.items():
+        con.execute(f"CREATE VIEW {alias} AS SELECT * FROM {view}")
     return con
 
 
 def _register(
     con: duckdb.DuckDBPyConnection, view: str, tables: list[pa.Table], empty: pa.Table
 ) -> None:
+    """A view of failure records; ``line`` counts from 1, as a person (and ``explain``) does."""
     table = pa.concat_tables(tables) if tables else empty
     con.register(f"_{view}", table)
-    con.execute(f"CREATE VIEW {view} AS SELECT * REPLACE (record::JSON AS record) FROM _{view}")
+    con.execute(
+        f"CREATE VIEW {view} AS SELECT * REPLACE (record::JSON AS record, line + 1 AS line) "
+        f"FROM _{view}"
+    )
 
 
 def to_arrow(result: Any) -> pa.Table:
@@ -389,29 +417,76 @@ def to_arrow(result: Any) -> pa.Table:
     return out.read_all() if isinstance(out, pa.RecordBatchReader) else out
 
 
-def user_sql_error(exc: Exception) -> UserError:
-    """DuckDB's multi-line message as one line (its first line and any suggestion)."""
+_MISSING_COLUMN = re.compile(
+    r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"'
+)
+_MISSING_TABLE = re.compile(r'Table with name "?([^\s"!]+)"? does not exist')
+
+
+def user_sql_error(exc: Exception, hint: str = "") -> UserError:
+    """DuckDB's multi-line message as one line (its first line, any suggestion, ``hint``)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     keep = lines[:1] + [line for line in lines[1:] if line.startswith("Did you mean")]
-    return UserError("query: " + " ".join(keep))
+    return UserError("query: " + " ".join(keep) + (f" — {hint}" if hint else ""))
 
 
-def run_query(sql: str, paths: Iterable[str | os.PathLike[str]]) -> pa.Table:
+def _view_name(view: str) -> str:
+    aliases = [a for a, v in ALIASES.items() if v == view]
+    also = f"; also named {', '.join(aliases)}" if aliases else ""
+    return f"{view} ({VIEWS[view]}{also})"
+
+
+def column_hint(con: duckdb.DuckDBPyConnection, message: str) -> str:
+    """For DuckDB's "column X not found": which views do have X (empty when none does)."""
+    found = _MISSING_COLUMN.search(message)
+    if found is None:
+        return ""
+    column = (found.group(1) or found.group(2)).lower()
+    having = [
+        view
+        for view in VIEWS
+        if column in (row[0].lower() for row in con.sql(f"DESCRIBE {view}").fetchall())
+    ]
+    if not having:
+        return ""
+    return f'"{column}" is a column of ' + ", ".join(_view_name(v) for v in having)
+
+
+def run_query(
+    sql: str, paths: Iterable[str | os.PathLike[str]], *, sources_required: bool = False
+) -> pa.Table:
     """Run ``sql`` over the views of ``paths`` and return the result as an Arrow table.
 
+    With ``sources_required`` (the command line) and no paths, SQL that reads one of the views
+    is refused, since it would answer from empty views; SQL that reads files itself runs.
+
     Raises:
-        UserError: a path that is no capture, run or sweep, or SQL that DuckDB refuses.
+        UserError: a path that is no capture, run or sweep, SQL that DuckDB refuses (a missing
+            column is told the views that have it), or a view read with no source given.
     """
     import duckdb
 
-    con = connect(paths)
+    paths = list(paths)
+    bare = sources_required and not paths
+    con = _connection() if bare else connect(paths)
     try:
         rel = con.sql(sql)
         if rel is None:
             return pa.table({})
         return to_arrow(rel)
     except duckdb.Error as exc:
-        raise user_sql_error(exc) from None
+        missing = _MISSING_TABLE.search(str(exc))
+        if bare and missing and missing.group(1).lower() in {*VIEWS, *ALIASES}:
+            raise UserError(
+                f"query: no capture, run or sweep given, so there is no view {missing.group(1)}; "
+                "name them after the SQL: esm-replay query SQL RUN|CAPTURE|SWEEP..."
+            ) from None
+        hint = (
+            ""
+            if bare or not isinstance(exc, duckdb.BinderException)
+            else column_hint(con, str(exc))
+        )
+        raise user_sql_error(exc, hint) from None
     finally:
         con.close()
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from replay.cli.app import app, err_console, progress
+from replay.cli.app import SET_HELP, app, err_console, progress
 from replay.cli.render import console, echo, print_arrow, print_full_comparison, print_sweep
 from replay.errors import UserError
 
@@ -24,13 +24,18 @@ def query(
     sql: Annotated[
         str,
         typer.Argument(
-            help="DuckDB SQL over the views records, invocations, outcomes, destinations, metrics, "
-            "runs, observed_failures (docs/query.md)."
+            help="DuckDB SQL over the views invocations, run_records (records.parquet), metrics, "
+            "destinations, runs, capture_records (the capture's records), observed_failures "
+            "(docs/query.md). records and outcomes are older names of capture_records and "
+            "run_records."
         ),
     ],
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Captures, runs and sweeps to query (a run brings its capture)."),
+        typer.Argument(
+            help="Captures, runs and sweeps to query (a run brings its capture). Without any, "
+            "the SQL can only read files itself (from 'run/records.parquet')."
+        ),
     ] = None,
     format_: Annotated[
         str | None,
@@ -60,7 +65,7 @@ def query(
         raise UserError("--format parquet needs -o FILE")
     if out is not None and fmt == "table":
         raise UserError(f"-o {out}: give --format csv, json or parquet to write a file")
-    table = run_query(sql, paths or [])
+    table = run_query(sql, paths or [], sources_required=True)
     if out is not None:
         write_output(table, fmt, out)
         err_console.print(f"{table.num_rows} row(s) written to {out}", soft_wrap=True)
@@ -94,6 +99,8 @@ def compare(
     Rows: configuration, records by disposition and reason, deliveries per record, invocations by
     result, iterator age, latency, blocked time per shard, estimated cost, the first record whose
     fate differs, and calibration against production's failure records when the capture has them.
+
+    Example: esm-replay compare demo-output/kinesis/run-production demo-output/kinesis/run-safer
     """
     from replay.analysis.compare import compare as compare_all
     from replay.analysis.cost import Prices
@@ -143,6 +150,8 @@ def explain(
 
     For a record: every attempt that carried it, each result, bisect splits, checkpoint moves, the
     rule (ESM-SEMANTICS id) deciding each step, and its final fate.
+
+    Example: esm-replay explain demo-output/kinesis/run-production --shard shardId-000000000000
     """
     from replay.analysis.explain import explain_record, render_record
     from replay.analysis.timeline import explain_shard, render_shard
@@ -181,7 +190,7 @@ def sweep(
     grid: Annotated[
         Path | None,
         typer.Option(
-            help="JSON/YAML: a list of {Key: value} points, or {Key: [values]} (their product)."
+            help="JSON/YAML: a list of {Key: value} points, or {Key: \\[values]} (their product)."
         ),
     ] = None,
     config: Annotated[
@@ -193,7 +202,8 @@ def sweep(
         typer.Option("--function", "-f", help="Handler reference or function model (as replay)."),
     ] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override applied to every point.")
+        list[str] | None,
+        typer.Option("--set", help=SET_HELP + " Applied to every point."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every point's random choices.")] = 0,
     jobs: Annotated[
@@ -201,7 +211,10 @@ def sweep(
     ] = 0,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:8786); needs esm-replay[dask]."),
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:8786); needs the dask extra "
+            "(pip install 'esm-replay\\[dask]')."
+        ),
     ] = None,
     objective: Annotated[
         str, typer.Option(help="Recommend for latency, cost, safety or balanced.")
@@ -214,6 +227,8 @@ def sweep(
 
     Each point is a normal run in OUT/<point-id>/; OUT/results.parquet has one row per point, the
     Pareto front over (discarded, duplicates, p99 latency, invocations) and the recommendation.
+
+    Example: esm-replay sweep cap -o sweep --vary BatchSize=10,100 --vary MaximumRetryAttempts=0,3
     """
     import os
 
@@ -257,6 +272,9 @@ def report(
 
     Iterator age per shard, blocked intervals, invocations and errors per minute, the comparison
     table, calibration against production, and for sweeps the Pareto front and trade-off curves.
+    Needs matplotlib (the report extra: pip install 'esm-replay\\[report]').
+
+    Example: esm-replay report demo-output/kinesis/run-production demo-output/kinesis/run-safer
     """
     from replay.analysis.report import build_report
 

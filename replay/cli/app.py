@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,8 +31,56 @@ capture_app = typer.Typer(
 )
 app.add_typer(capture_app, name="capture")
 
+
 out_console = Console()
 err_console = Console(stderr=True)
+
+# --set in replay and sweep: the names docs/config.md documents.
+SET_HELP = (
+    "Override one ESM field (repeatable). AWS names (MaximumRetryAttempts=3), Terraform names "
+    "(maximum_retry_attempts=3) and dotted paths (DestinationConfig.OnFailure.Destination=ARN, "
+    "Source.VisibilityTimeout=60 for a setting of the captured queue or stream)."
+)
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print one line as it is: no markup, no emoji codes, no highlighting, no wrapping."""
+    console = err_console if err else out_console
+    console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+def version() -> str:
+    """The installed esm-replay version (the package's own when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("esm-replay")
+    except PackageNotFoundError:
+        from replay import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"esm-replay {version()}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """The options of esm-replay itself (before any command)."""
 
 
 @contextmanager

@@ -5,16 +5,13 @@ over ``captures/`` (imported inside each command) and :mod:`replay.formats`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from replay.cli.app import app, capture_app, out_console
-from replay.vocabulary import SourceKind
-
-if TYPE_CHECKING:
-    pass
 from replay.cli.capture_options import (
+    BOOTSTRAP,
     BootstrapOpt,
     EndpointOpt,
     KafkaConfigOpt,
@@ -29,6 +26,7 @@ from replay.cli.capture_options import (
     say,
     shard_bars,
 )
+from replay.vocabulary import SourceKind
 
 
 @capture_app.command("esm")
@@ -48,7 +46,10 @@ def capture_esm(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
 ) -> None:
-    """Snapshot an ESM (GetEventSourceMapping) and its function (Timeout, reserved concurrency...)."""
+    """Snapshot an ESM (GetEventSourceMapping) and its function (Timeout, reserved concurrency...).
+
+    Example: esm-replay capture esm --function orders-projector --into cap
+    """
     import json
 
     need("boto3", "capture esm")
@@ -91,7 +92,10 @@ def capture_failures(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
 ) -> None:
-    """Store what production sent to the on-failure destination under the capture's observed/."""
+    """Store what production sent to the on-failure destination under the capture's observed/.
+
+    Example: esm-replay capture failures orders-esm-failures --into cap
+    """
     need("boto3", "capture failures")
     from captures.failures import FAILURES_FILE
     from captures.failures import capture_failures as run
@@ -138,6 +142,8 @@ def inject(
 
     Prints the plan; nothing is sent without --execute. The capture's own source is refused unless
     --to-source.
+
+    Example: esm-replay inject cap --to arn:aws:kinesis:eu-west-1:123456789012:stream/test
     """
     from captures.inject import execute as run
     from captures.inject import plan_inject
@@ -175,9 +181,7 @@ def capture_import(
         ),
     ],
     source: Annotated[SourceKind, typer.Option("--source", help="Source kind of the records.")],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Capture directory to write (must not exist).")
-    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Capture directory to write.")],
     arn: Annotated[
         str | None, typer.Option(help="Source ARN; optional when events carry eventSourceARN.")
     ] = None,
@@ -204,7 +208,16 @@ def capture_import(
     ] = None,
     bootstrap_servers: Annotated[
         str | None,
-        typer.Option(help="Kafka bootstrap servers (HOST:PORT,...), when the events lack them."),
+        typer.Option(
+            *BOOTSTRAP, help="Kafka bootstrap servers (HOST:PORT,...), when the events lack them."
+        ),
+    ] = None,
+    arrival: Annotated[
+        str | None,
+        typer.Option(
+            help="Arrival time (ISO-8601 or epoch seconds) for Kinesis/DynamoDB records that "
+            "carry none, as old sample events; later ones 1 ms apart in file order."
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
     redact: RedactOpt = None,
@@ -214,6 +227,8 @@ def capture_import(
 
     Settings given with --source-setting win over those read from --queue-attributes. --redact
     masks or hashes values before anything is written, as in the live captures.
+
+    Example: esm-replay capture import docs/examples/kinesis-events.jsonl --source kinesis -o cap
     """
     from captures.importers import import_to_capture, parse_setting_pairs, read_queue_attributes
 
@@ -223,6 +238,7 @@ def capture_import(
     result = import_to_capture(
         files, out, source=source, arn=arn, shard=shard, region=region, overwrite=overwrite,
         source_settings=settings or None, bootstrap_servers=bootstrap_servers, redactor=redactor,
+        arrival=arrival,
     )  # fmt: skip
     for note in result.notes:
         say(f"note: {note}", err=True)
@@ -242,7 +258,7 @@ def capture_verify(
     lists, unique records, per-shard counts, every manifest field. One line either way; exit 2
     when anything is wrong.
 
-    Example: esm-replay capture verify demo-output/capture
+    Example: esm-replay capture verify demo-output/kinesis/capture
     """
     from replay.formats.capture import read_capture
 

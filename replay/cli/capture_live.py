@@ -5,15 +5,11 @@ a one-line summary at the end."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from replay.cli.app import capture_app
-from replay.vocabulary import SourceKind
-
-if TYPE_CHECKING:
-    pass
 from replay.cli.capture_options import (
     BootstrapOpt,
     EndpointOpt,
@@ -35,6 +31,7 @@ from replay.cli.capture_options import (
     shard_bars,
     summary,
 )
+from replay.vocabulary import SourceKind
 
 
 @capture_app.command("kinesis")
@@ -62,6 +59,8 @@ def capture_kinesis(
     """Capture a Kinesis stream for a time range: every shard (with lineage), paced, resumable.
 
     Reads stay within 5 GetRecords/s and 2 MiB/s per shard and back off on throttling.
+
+    Example: esm-replay capture kinesis orders --from 2024-11-05T09:00Z --to now -o cap
     """
     need("boto3", "capture kinesis")
     from captures.common import parse_window
@@ -114,7 +113,10 @@ def capture_dynamodb(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
 ) -> None:
-    """Capture a DynamoDB stream for a time range: every shard (with lineage), 4 reads/s per shard."""
+    """Capture a DynamoDB stream for a time range: every shard (with lineage), 4 reads/s per shard.
+
+    Example: esm-replay capture dynamodb orders --from 2024-11-05T09:00Z --to now -o cap
+    """
     need("boto3", "capture dynamodb")
     from captures.common import parse_window
     from captures.streams import resolve_dynamodb
@@ -177,6 +179,8 @@ def capture_sqs(
     Refuses a queue with a redrive policy unless --force (the extra receive could move messages
     to its dead-letter queue). --move captures and deletes: for draining a dead-letter queue.
     --resume first takes over or waits out the messages an interrupted run left hidden.
+
+    Example: esm-replay capture sqs orders-queue -o cap
     """
     need("boto3", "capture sqs")
     from captures.sqs import capture_sqs as run
@@ -228,7 +232,12 @@ def capture_kafka(
         int, typer.Option(help="Records per Parquet part / checkpoint.")
     ] = 50_000,
 ) -> None:
-    """Capture a Kafka topic for a time range: partitions assigned, no group joined, nothing committed."""
+    """Capture a Kafka topic for a time range: partitions assigned, no group joined, nothing
+    committed.
+
+    Example: esm-replay capture kafka --topic orders --bootstrap-servers localhost:9092 \\
+      --from 2024-11-05T09:00Z --to now -o cap
+    """
     need("confluent_kafka", "capture kafka")
     from captures.common import parse_window
     from captures.kafka import KafkaOptions, parse_settings

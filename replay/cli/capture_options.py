@@ -16,7 +16,8 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from replay.cli.app import err_console, out_console
+from replay.cli.app import err_console
+from replay.cli.app import say as say  # the capture commands import the printer from here
 from replay.vocabulary import SourceKind
 
 if TYPE_CHECKING:
@@ -40,8 +41,15 @@ RegionOpt = Annotated[
 OutOpt = Annotated[
     str, typer.Option("--out", "-o", help="Capture directory or s3://bucket/prefix to write.")
 ]
-FromOpt = Annotated[str, typer.Option("--from", help="Window start: ISO-8601 or epoch seconds.")]
-ToOpt = Annotated[str, typer.Option("--to", help="Window end: ISO-8601, epoch seconds or 'now'.")]
+# --from/--to name the window; --start/--until (replay's words for its time span) work too.
+FromOpt = Annotated[
+    str,
+    typer.Option("--from", "--start", help="Window start: ISO-8601 or epoch seconds."),
+]
+ToOpt = Annotated[
+    str,
+    typer.Option("--to", "--until", help="Window end: ISO-8601, epoch seconds or 'now'."),
+]
 ResumeOpt = Annotated[
     bool, typer.Option("--resume", help="Continue an interrupted capture at OUT.")
 ]
@@ -65,18 +73,16 @@ KafkaConfigOpt = Annotated[
         "--kafka-config", help="librdkafka setting K=V (security.protocol, sasl.*...). Repeatable."
     ),
 ]
-BootstrapOpt = Annotated[str | None, typer.Option("--bootstrap", help="Kafka bootstrap servers.")]
-
-
-def say(text: str, *, err: bool = False) -> None:
-    """Print one line as it is: no markup, no emoji codes, no highlighting, no wrapping."""
-    console = err_console if err else out_console
-    console.print(text, markup=False, emoji=False, highlight=False, soft_wrap=True)
+# The Kafka client's own word first; --bootstrap (the short spelling) works too.
+BOOTSTRAP = ("--bootstrap-servers", "--bootstrap")
+BootstrapOpt = Annotated[
+    str | None, typer.Option(*BOOTSTRAP, help="Kafka bootstrap servers: HOST:PORT,...")
+]
 
 
 def need(module: str, what: str) -> None:
     """Fail with one line naming the install command when an optional dependency is missing."""
-    from captures.aws import require
+    from replay.extras import require
 
     require(module, what)
 

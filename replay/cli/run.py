@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from replay.cli.app import app, err_console, out_console, progress
+from replay.cli.app import SET_HELP, app, err_console, out_console, progress, say
 from replay.cli.render import print_comparison, print_summary
 from replay.errors import UserError
 
@@ -19,9 +19,7 @@ def replay(
     capture: Annotated[
         Path, typer.Argument(help="Capture directory (from `esm-replay capture ...`).")
     ],
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Run directory to write (must not exist).")
-    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")],
     config: Annotated[
         Path | None,
         typer.Option(
@@ -42,9 +40,7 @@ def replay(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option(
-            "--set", help="Override one ESM field, e.g. --set MaximumRetryAttempts=3 (repeatable)."
-        ),
+        typer.Option("--set", help=SET_HELP),
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Seed for every random choice (transient faults, request ids).")
@@ -52,11 +48,14 @@ def replay(
     start: Annotated[
         str | None,
         typer.Option(
-            help="Start the ESM at this time (ISO-8601 or epoch s); earlier records become a backlog."
+            "--start",
+            "--from",
+            help="Start the ESM at this time (ISO-8601 or epoch s); earlier records become a backlog.",
         ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Stop the simulation at this virtual time.")
+        str | None,
+        typer.Option("--until", "--to", help="Stop the simulation at this virtual time."),
     ] = None,
     disabled: Annotated[
         list[str] | None,
@@ -79,6 +78,8 @@ def replay(
 
     The run holds run.json (resolved configuration, choices, summary), invocations.parquet,
     records.parquet (one disposition per captured record), destinations.jsonl and metrics.parquet.
+
+    Example: esm-replay replay cap -o run -f handler.py:handler --set MaximumRetryAttempts=2
     """
     from replay.engine.options import EngineOptions, parse_option
     from replay.engine.runner import replay as run_replay
@@ -117,8 +118,14 @@ def replay(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the sample capture and both runs.")
-    ] = Path("demo-output"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write the sample capture and both runs (default: demo-output/INCIDENT). "
+            "A previous demo of the same incident there is replaced; anything else is refused.",
+        ),
+    ] = None,
     incident: Annotated[
         str,
         typer.Option(
@@ -134,11 +141,15 @@ def demo(
     (bisect, MaximumRetryAttempts 3, an on-failure destination). sqs: ~35k orders in an hour with a
     flash sale, a worker with reserved concurrency 10, replayed with default scaling and with
     ScalingConfig.MaximumConcurrency 10.
+
+    Example: esm-replay demo --incident sqs
     """
-    from replay.demo import INCIDENTS, run_demo
+    from replay.demo import INCIDENTS, default_out, run_demo
 
     if incident not in INCIDENTS:
         raise UserError(f"--incident {incident!r}: allowed {', '.join(INCIDENTS)}")
+    if out is None:
+        out = default_out(incident)
     with progress("demo", f"what is in {out} is whole; run the demo again for the rest") as bar:
         task = bar.add_task("replaying", total=None)
         report = run_demo(
@@ -149,4 +160,5 @@ def demo(
     out_console.print(report.story, soft_wrap=True)
     print_comparison(report.rows, report.names, out=out_console)
     runs = ", ".join(str(r) for r in report.runs)
-    out_console.print(f"\nFiles: capture {report.capture}, runs {runs}", soft_wrap=True)
+    say(f"\nFiles: capture {report.capture}, runs {runs}\n")
+    say(report.next_steps.rstrip("\n"))
