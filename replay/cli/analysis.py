@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from replay.cli.app import SET_HELP, app, err_console, progress
+from replay.cli.app import SET_HELP, app, progress, say
 from replay.cli.render import console, echo, print_arrow, print_full_comparison, print_sweep
 from replay.errors import UserError
 
@@ -68,7 +68,7 @@ def query(
     table = run_query(sql, paths or [], sources_required=True)
     if out is not None:
         write_output(table, fmt, out)
-        err_console.print(f"{table.num_rows} row(s) written to {out}", soft_wrap=True)
+        say(f"{table.num_rows} row(s) written to {out}", err=True)
     elif fmt == "csv":
         echo(to_csv(table))
     elif fmt == "json":

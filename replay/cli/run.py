@@ -157,7 +157,7 @@ def demo(
             incident=incident,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    out_console.print(report.story, soft_wrap=True)
+    say(report.story)
     print_comparison(report.rows, report.names, out=out_console)
     runs = ", ".join(str(r) for r in report.runs)
     say(f"\nFiles: capture {report.capture}, runs {runs}\n")
