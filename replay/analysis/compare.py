@@ -2,9 +2,17 @@
 
 :func:`compare` builds one table, a column per run: configuration highlights (and every field the
 runs disagree on), records by disposition and reason, deliveries per record, invocations by result,
-on-failure records, iterator age and latency percentiles, blocked time per shard or group, an
-estimated cost, the first record whose fate differs (by arrival order) and, when the capture holds
-production's failure records, how well each run reproduced them. The figures behind some rows have
+on-failure records, iterator age and latency percentiles, blocked time per shard or group, the
+queue depth (SQS) or offset lag (Kafka), an estimated cost, the first record whose fate differs (by
+arrival order) and, when the capture holds production's failure records, how well each run
+reproduced them.
+
+Labels are in the words of the runs' source family (:data:`replay.analysis.text.WORDS`): a queue
+has an age of oldest message, DLQ messages and a queue depth, never shards or an iterator age.
+Runs of one capture share its family. Runs of different families (a Kinesis run beside an SQS
+run) get the neutral words of :data:`~replay.analysis.text.MIXED`, a ``source`` row naming each
+run's family, and each family's own rows (queue depth, offset lag, blocked shards) with ``-`` for
+the runs they do not apply to. Row keys do not depend on the family. The figures behind some rows have
 their own modules: :mod:`~replay.analysis.cost`, :mod:`~replay.analysis.divergence` and
 :mod:`~replay.analysis.calibration`.
 
@@ -20,14 +28,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from replay.analysis.calibration import Calibration, run_calibration
 from replay.analysis.cost import DEFAULT_PRICES, Prices, estimate_cost
 from replay.analysis.divergence import Divergence, first_divergence
-from replay.analysis.text import duration, usd
+from replay.analysis.text import (
+    Words,
+    duration,
+    is_fifo,
+    redrive_policy,
+    run_kind,
+    usd,
+    words_for,
+)
 from replay.formats.runfiles import RunResult
 from replay.timeutil import iso_ms
-from replay.vocabulary import Disposition
+from replay.vocabulary import Disposition, SourceKind
 
 CONFIG_HIGHLIGHTS = (
     "BatchSize",
@@ -114,7 +131,11 @@ def compare(
     def add_ms(key: str, label: str, values: Sequence[int | None]) -> None:
         add(key, label, [duration(v) for v in values], list(values))
 
-    _config_rows(runs, add)
+    kinds = [run_kind(r.meta) for r in runs]
+    words = words_for(kinds)
+    if len(set(kinds)) > 1:
+        add("capture.kind", "source", [str(k) for k in kinds])
+    _config_rows(runs, add, kinds, words)
     add("records", "records", [s["records"] for s in sums])
     pairs = [_disposition_reasons(r.records) for r in runs]
     for disp in DISPOSITION_ROWS:
@@ -131,23 +152,18 @@ def compare(
     add("invocations", "invocations", [s["invocations"] for s in sums])
     for result in sorted({r for s in sums for r in s["results"]}):
         add(f"results.{result}", f"  {result}", [s["results"].get(result, 0) for s in sums])
-    add("destination_records", "destination records", [s["destination_records"] for s in sums])
+    add("destination_records", words.destination_records, [s["destination_records"] for s in sums])
     for stat in ("max", "p50", "p99"):
         add_ms(
             f"iterator_age_ms.{stat}",
-            f"iterator age {stat}",
+            f"{words.age} {stat}",
             [s["iterator_age_ms"][stat] for s in sums],
         )
     for stat in ("p50", "p99"):
         add_ms(f"latency_ms.{stat}", f"latency {stat}", [s["latency_ms"][stat] for s in sums])
-    add_ms("blocked_ms", "time blocked", [s["blocked_ms"] for s in sums])
-    for shard in sorted({sh for s in sums for sh in s["shards"]}):
-        add_ms(
-            f"blocked_ms.{shard}",
-            f"  {shard}",
-            [s["shards"].get(shard, {}).get("blocked_ms") for s in sums],
-        )
-    _group_rows(sums, add, add_ms)
+    _backlog_rows(runs, kinds, add)
+    _blocked_rows(runs, kinds, words, add_ms)
+    _group_rows(runs, kinds, add, add_ms)
     costs = [estimate_cost(r, prices) for r in runs]
     add(
         "cost.gb_seconds",
@@ -179,24 +195,96 @@ def compare(
 GROUPS_SHOWN = 10
 
 
-def _group_rows(sums: Sequence[dict[str, Any]], add: Any, add_ms: Any) -> None:
-    """SQS FIFO: the message groups that stalled longest in any run (B75), a row each."""
+def _per_minute_max(run: RunResult, column: str) -> int | None:
+    """The largest per-minute total of a metrics column over the run's shards (None: no value)."""
+    m = run.metrics
+    if column not in m.column_names or m.column(column).null_count == len(m):
+        return None
+    per_minute = m.group_by("minute").aggregate([(column, "sum")])
+    top = pc.max(per_minute.column(f"{column}_sum")).as_py()
+    return None if top is None else int(top)
+
+
+def _backlog_rows(runs: Sequence[RunResult], kinds: Sequence[SourceKind], add: Any) -> None:
+    """What waited to be read: the queue depth of SQS runs, the offset lag of Kafka runs."""
+    if SourceKind.SQS in kinds:
+        for key, label, column in (
+            ("queue_depth.max", "queue depth max (messages visible)", "messages_visible"),
+            ("in_flight.max", "  in flight max (not visible)", "messages_not_visible"),
+        ):
+            values = [
+                _per_minute_max(r, column) if k is SourceKind.SQS else None
+                for r, k in zip(runs, kinds, strict=True)
+            ]
+            _add_some(add, key, label, values)
+    if SourceKind.KAFKA in kinds:
+        values = [
+            _per_minute_max(r, "offset_lag") if k is SourceKind.KAFKA else None
+            for r, k in zip(runs, kinds, strict=True)
+        ]
+        _add_some(add, "offset_lag.max", "offset lag max (records)", values)
+
+
+def _add_some(add: Any, key: str, label: str, values: Sequence[Any]) -> None:
+    """A row of a figure some runs do not have (another family's): ``-`` for them."""
+    add(key, label, ["-" if v is None else v for v in values], list(values))
+
+
+def _blocked_rows(
+    runs: Sequence[RunResult], kinds: Sequence[SourceKind], words: Words, add_ms: Any
+) -> None:
+    """Blocked time: in all, then per shard or partition. A standard SQS queue never blocks (its
+    messages are received independently) and a FIFO queue blocks per message group (the group
+    rows), so SQS runs have no per-queue rows, and standard queues no blocked row at all."""
+    sums = [r.summary for r in runs]
+    fifo = [is_fifo(r.meta) for r in runs]
+    blocks = [k is not SourceKind.SQS or f for k, f in zip(kinds, fifo, strict=True)]
+    if not any(blocks):
+        return
+    add_ms(
+        "blocked_ms",
+        words.blocked,
+        [s["blocked_ms"] if b else None for s, b in zip(sums, blocks, strict=True)],
+    )
+    sharded = [k is not SourceKind.SQS for k in kinds]
+    for shard in sorted(
+        {sh for s, b in zip(sums, sharded, strict=True) if b for sh in s["shards"]}
+    ):
+        add_ms(
+            f"blocked_ms.{shard}",
+            f"  {shard}",
+            [
+                s["shards"].get(shard, {}).get("blocked_ms") if b else None
+                for s, b in zip(sums, sharded, strict=True)
+            ],
+        )
+
+
+def _group_rows(
+    runs: Sequence[RunResult], kinds: Sequence[SourceKind], add: Any, add_ms: Any
+) -> None:
+    """SQS FIFO: the message groups that stalled longest in any run (B75), a row each; ``-`` for
+    the runs of other families."""
+    sums = [r.summary for r in runs]
     worst: dict[str, int] = {}
     for s in sums:
         for g, info in (s.get("groups") or {}).items():
             worst[g] = max(worst.get(g, 0), int(info["blocked_ms"]))
     if not worst:
         return
+    fifo = [is_fifo(r.meta) for r in runs]
     top = sorted(worst, key=lambda g: (-worst[g], g))[:GROUPS_SHOWN]
     more = f" (top {GROUPS_SHOWN} of {len(worst)})" if len(worst) > GROUPS_SHOWN else ""
-    add(
-        "blocked_groups", f"  stalled FIFO groups{more}", [len(s.get("groups") or {}) for s in sums]
-    )
+    stalled = [len(s.get("groups") or {}) if f else None for s, f in zip(sums, fifo, strict=True)]
+    _add_some(add, "blocked_groups", f"  message groups stalled{more}", stalled)
     for g in top:
         add_ms(
             f"blocked_ms.group.{g}",
             f"  group {g}",
-            [(s.get("groups") or {}).get(g, {}).get("blocked_ms", 0) for s in sums],
+            [
+                (s.get("groups") or {}).get(g, {}).get("blocked_ms", 0) if f else None
+                for s, f in zip(sums, fifo, strict=True)
+            ],
         )
 
 
@@ -205,8 +293,11 @@ def compare_runs(runs: Sequence[RunResult]) -> list[ComparisonRow]:
     return compare(runs).rows
 
 
-def _config_rows(runs: Sequence[RunResult], add: Any) -> None:
-    """Configuration highlights, then every other field the runs disagree on."""
+def _config_rows(
+    runs: Sequence[RunResult], add: Any, kinds: Sequence[SourceKind], words: Words
+) -> None:
+    """Configuration highlights, where failed records go, then every other field the runs
+    disagree on (an object field one row per sub-field: ``ScalingConfig.MaximumConcurrency``)."""
     configs = [r.meta.get("config") or {} for r in runs]
     shown: set[str] = set()
     for key in CONFIG_HIGHLIGHTS:
@@ -215,21 +306,19 @@ def _config_rows(runs: Sequence[RunResult], add: Any) -> None:
             shown.add(key)
     rbif = ["ReportBatchItemFailures" in (c.get("FunctionResponseTypes") or []) for c in configs]
     add("config.ReportBatchItemFailures", "ReportBatchItemFailures", rbif)
-    dest = [
-        ((c.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-        for c in configs
-    ]
-    add("config.OnFailure", "OnFailure destination", [bool(d) for d in dest], dest)
+    _destination_rows(runs, configs, kinds, words, add)
     shown |= {"FunctionResponseTypes", "DestinationConfig"}
     for key in sorted({k for c in configs for k in c} - shown):
-        values = [
-            json.dumps(c.get(key), sort_keys=True)
-            if isinstance(c.get(key), dict | list)
-            else c.get(key)
-            for c in configs
-        ]
-        if len(set(map(str, values))) > 1:
-            add(f"config.{key}", key, values)
+        values = [c.get(key) for c in configs]
+        if len(set(map(_cell, values))) <= 1:
+            continue
+        if all(isinstance(v, dict) or v is None for v in values):
+            for sub in sorted({k for v in values if v for k in v}):
+                inner = [(v or {}).get(sub) for v in values]
+                if len(set(map(_cell, inner))) > 1:
+                    add(f"config.{key}.{sub}", f"{key}.{sub}", [_shown(v) for v in inner])
+        else:
+            add(f"config.{key}", key, [_shown(v) for v in values])
     memory = [((r.meta.get("function") or {}).get("resolved") or {}).get("memory_mb") for r in runs]
     add("function.memory_mb", "function memory (MB)", memory)
     disabled = [
@@ -238,6 +327,41 @@ def _config_rows(runs: Sequence[RunResult], add: Any) -> None:
     ]
     if any(disabled):  # B29: a run whose mapping was disabled a while is not like the others
         add("run.disabled", "disabled (B29)", disabled)
+
+
+def _cell(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _shown(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def _destination_rows(
+    runs: Sequence[RunResult],
+    configs: Sequence[dict[str, Any]],
+    kinds: Sequence[SourceKind],
+    words: Words,
+    add: Any,
+) -> None:
+    """Where failed records go: the ESM's OnFailure destination (streams, Kafka) or the queue's
+    dead-letter queue and its maxReceiveCount (SQS: an SQS mapping has no OnFailure destination)."""
+    dest: list[str | None] = []
+    for r, c, k in zip(runs, configs, kinds, strict=True):
+        if k is SourceKind.SQS:
+            dest.append(redrive_policy(r.meta).get("deadLetterTargetArn"))
+        else:
+            dest.append(
+                ((c.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            )
+    key = "source.deadLetterQueue" if set(kinds) == {SourceKind.SQS} else "config.OnFailure"
+    add(key, words.destination, [bool(d) for d in dest], dest)
+    if SourceKind.SQS in kinds:
+        receives = [
+            redrive_policy(r.meta).get("maxReceiveCount") if k is SourceKind.SQS else None
+            for r, k in zip(runs, kinds, strict=True)
+        ]
+        _add_some(add, "source.maxReceiveCount", "  maxReceiveCount", receives)
 
 
 def _disposition_reasons(records: pa.Table) -> dict[tuple[str, str | None], int]:

@@ -4,14 +4,19 @@ One HTML file, its figures embedded as PNG data URIs (and also written as PNG fi
 figure followed by the data it plots as a JSON block, so the page can be checked, diffed and
 re-plotted without the run directories:
 
-* iterator age over time, per run and shard (metrics.parquet);
-* blocked intervals per shard, per run (run.json summary);
+* for streams, iterator age over time per shard and the blocked intervals per shard; for SQS, the
+  age of the oldest message and the queue depth (messages visible and in flight), and the stalled
+  message groups of a FIFO queue; for Kafka, the offset lag and the blocked intervals per
+  partition (metrics.parquet, run.json summary);
 * invocations, errors and throttles per minute, per run;
-* for sweeps, the Pareto front and the trade-off curves of each varied parameter;
+* for sweeps, the Pareto front and the trade-off curves of each varied parameter, the
+  recommendation of each objective with the figures it wins by, its ties, and what the sweep
+  cannot judge (:func:`replay.analysis.pareto.caveats`);
 * the comparison table of the runs, and calibration against production's failure records.
 
 The figures are :mod:`replay.analysis.figures` (matplotlib, the optional extra
-``esm-replay[report]``); this module writes the page and the PNG files.
+``esm-replay[report]``), every run on the same time axis and the same quantity on the same y-axis;
+this module writes the page and the PNG files.
 """
 
 from __future__ import annotations
@@ -30,14 +35,19 @@ from replay.analysis.compare import Comparison, compare
 from replay.analysis.figures import (
     Figure,
     Sweep,
-    blocked_figure,
-    invocations_figure,
-    iterator_age_figure,
     load_matplotlib,
     pareto_figure,
+    run_figures,
     tradeoff_figure,
 )
-from replay.analysis.pareto import OBJECTIVES, PARETO_AXES, param_keys, read_results, recommend
+from replay.analysis.pareto import (
+    OBJECTIVES,
+    PARETO_AXES,
+    Recommendation,
+    param_keys,
+    read_results,
+    recommend,
+)
 from replay.analysis.query import is_run, is_sweep, unique_names
 from replay.errors import UserError
 from replay.formats.runfiles import RunResult, read_run
@@ -59,6 +69,8 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #d0
 table{border-collapse:collapse;font-size:.85em;margin:1em 0}
 td,th{border:1px solid #d0d7de;padding:.25em .6em;text-align:right;white-space:nowrap}
 td:first-child,th:first-child{text-align:left}
+td.text{white-space:normal;text-align:left;min-width:10em;max-width:30em}
+ul.caveats li{margin:.3em 0}
 tr.differs td{background:#fff8c5;font-weight:600}tr.front td{background:#ffebe9}
 img{max-width:100%;border:1px solid #d0d7de}
 .note{color:#57606a;font-size:.85em}
@@ -66,13 +78,21 @@ img{max-width:100%;border:1px solid #d0d7de}
 
 
 def _table(
-    header: Sequence[str], rows: Sequence[Sequence[Any]], classes: Sequence[str] = ()
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    classes: Sequence[str] = (),
+    wrap: Sequence[int] = (),
 ) -> str:
+    """An HTML table; the columns of ``wrap`` hold sentences and wrap."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
-        cells = "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row)
+        cells = "".join(
+            ('<td class="text">' if j in wrap else "<td>")
+            + f"{html.escape('' if v is None else str(v))}</td>"
+            for j, v in enumerate(row)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -80,7 +100,7 @@ def _table(
 def _comparison_html(comparison: Comparison) -> str:
     rows = [
         [
-            r.label.strip() if not r.label.startswith(" ") else "\u00a0\u00a0" + r.label.strip(),
+            "\u00a0" * (len(r.label) - len(r.label.lstrip())) + r.label.strip(),
             *r.values,
         ]
         for r in comparison.rows
@@ -129,15 +149,39 @@ def _sweep_html(sweep: Sweep) -> str:
             r.point,
             " ".join(f"{k}={json.dumps(v)}" for k, v in r.params.items()),
             r.reason,
+            r.why,
+            r.tie_note or "-",
         ]
         for r in recs
     ]
     return (
         f"<h2>Sweep {html.escape(sweep.name)}</h2>"
         f'<p class="note">{table.num_rows} point(s); Pareto front rows highlighted.</p>'
-        + _table(["objective", "point", "parameters", "why"], rec_rows)
+        + _table(
+            ["objective", "point", "parameters", "rule", "why it wins", "tie"],
+            rec_rows,
+            wrap=(2, 3, 4, 5),
+        )
+        + _caveats_html(recs)
         + _table([c.removeprefix("param.") for c in cols], rows, classes)
     )
+
+
+def _caveats_html(recs: Sequence[Recommendation]) -> str:
+    """What the sweep cannot judge: each caveat once, with the objectives it concerns."""
+    seen: dict[str, list[str]] = {}
+    for r in recs:
+        for c in r.caveats:
+            seen.setdefault(c, []).append(r.objective)
+    if not seen:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(c)}"
+        + ("" if len(objs) == len(recs) else f" <em>({html.escape(', '.join(objs))})</em>")
+        + "</li>"
+        for c, objs in seen.items()
+    )
+    return f'<p class="note">What this sweep cannot judge:</p><ul class="caveats">{items}</ul>'
 
 
 def _figure_html(fig: Figure) -> str:
@@ -201,11 +245,7 @@ def build_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
         comparison = compare(runs, run_names)
         sections.append("<h2>Runs</h2>" + _comparison_html(comparison))
         sections.append(_calibration_html(runs, run_names))
-        run_figs = [
-            iterator_age_figure(runs, run_names),
-            blocked_figure(runs, run_names),
-            invocations_figure(runs, run_names),
-        ]
+        run_figs = run_figures(runs, run_names)
         figures += run_figs
         sections += [f"<h2>{html.escape(f.title)}</h2>" + _figure_html(f) for f in run_figs]
     for sweep in sweeps:
