@@ -68,23 +68,16 @@ def _columns_of(screen: Screen) -> str:
 
 
 # ---------------------------------------------------------------------- replay's summary
-def summary_lines(summary: dict[str, Any], where: str, screen: Screen) -> list[Text]:
-    """The headline figures of one run, after ``replay``."""
-    s = summary
-    disp = s["dispositions"]
-    rows: list[list[str | Cell]] = [["records", str(s["records"])]]
-    for name in ("processed", "filtered", "discarded", "dead-lettered", "unprocessed"):
-        if disp.get(name):
-            rows.append([f"  {name}", str(disp[name])])
-    rows += [[f"    {name}", str(count)] for name, count in s["reasons"].items()]
-    rows.append(["duplicate deliveries", str(s["duplicates"])])
-    rows.append(["invocations", str(s["invocations"])])
-    rows += [[f"  {name}", str(count)] for name, count in s["results"].items() if name != "ok"]
-    rows.append(["max iterator age", duration(s["iterator_age_ms"]["max"])])
-    rows.append(["destination records", str(s["destination_records"])])
-    for shard, info in s["shards"].items():
-        if info["blocked_ms"]:
-            rows.append([Cell(f"  {shard} blocked", "never"), duration(info["blocked_ms"])])
+def summary_lines(
+    summary: dict[str, Any], where: str, screen: Screen, kind: str = "kinesis"
+) -> list[Text]:
+    """The headline figures of one run, after ``replay``, in its source family's words."""
+    from replay.analysis.text import summary_rows
+
+    rows: list[list[str | Cell]] = [
+        [Cell(label, "never") if label.endswith(" blocked") else label, value]
+        for label, value in summary_rows(summary, kind)
+    ]
     grid = Grid(
         [Column("", wrap="label", lines=2, priority=0), Column("", align="right", priority=0)],
         rows,
@@ -92,9 +85,9 @@ def summary_lines(summary: dict[str, Any], where: str, screen: Screen) -> list[T
     return [*note(f"run written to {where}", screen, "bold"), *layout(grid, screen).lines]
 
 
-def print_summary(summary: dict[str, Any], where: str) -> None:
-    """The headline figures of one run, after ``replay``."""
-    emit(summary_lines(summary, where, Screen.detect()), out_console)
+def print_summary(summary: dict[str, Any], where: str, kind: str = "kinesis") -> None:
+    """The headline figures of one run, after ``replay``, in its source family's words."""
+    emit(summary_lines(summary, where, Screen.detect(), kind), out_console)
 
 
 # ---------------------------------------------------------------------- compare
@@ -316,10 +309,12 @@ def sweep_lines(result: SweepResult, objective: str, screen: Screen) -> list[Tex
     chosen = describe([next(r for r in rows if r["point"] == rec.point)], result.keys)[0]
     lines += note(
         f"{result.ran} point(s) run, {result.reused} reused; {len(result.front)} on the Pareto "
-        f"front\nrecommended for {objective}: {rec.point} ({chosen}) — {rec.reason}\n"
-        f"results: {results}",
+        f"front\nrecommended for {objective}: {rec.point} ({chosen}) — {rec.reason}",
         screen,
     )
+    for detail in rec.details():  # why: …, tie: …, caveat: …
+        lines += note(f"  {detail}", screen)
+    lines += note(f"results: {results}", screen)
     return lines
 
 

@@ -104,7 +104,7 @@ def replay(
             overwrite=overwrite,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    print_summary(result.summary, str(result.path))
+    print_summary(result.summary, str(result.path), result.meta["capture"]["kind"])
     if not result.meta["capture"]["complete"]:
         err_console.print(
             f"warning: {escape(str(capture))} is an incomplete capture (interrupted; finish it "
