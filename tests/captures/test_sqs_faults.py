@@ -281,13 +281,16 @@ def test_a_resume_that_cannot_account_for_every_message_says_so_and_can_run_agai
     url, _ = _queue(sqs, "unsure")
     _fill(sqs, url, 80)
     out = tmp_path / "cap"
-    # long enough that the killed run's messages are still hidden when the resume looks, on a
-    # loaded machine too
     args = [esm_replay(), "capture", "sqs", "unsure", "-o", str(out), "--visibility-timeout", "20",
             "--flush-records", "10", "--wait", "0", *aws.cli]  # fmt: skip
     _kill_once_saved(args, out, parts=2)
     for f in (out / "sqs-receipts").iterdir():
         f.unlink()
+    # Hide some of the messages the killed run never received (the visible ones: what it saved
+    # stays hidden for 20 s), as another receive of the lost run would have; the resume cannot
+    # account for them, whenever the kill landed.
+    held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=120)
+    handles = [m["ReceiptHandle"] for m in held["Messages"]]
     unsure = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=60)
     assert unsure.returncode == 2, unsure.stderr
     line = unsure.stderr.strip()
@@ -295,7 +298,9 @@ def test_a_resume_that_cannot_account_for_every_message_says_so_and_can_run_agai
     assert "of the 80 messages it held at the start are saved" in line and "missing" in line
     assert "--resume" in line
     assert _manifest(out)["complete"] is False
-    time.sleep(20.2)  # the killed run's messages come back when their visibility timeout ends
+    for handle in handles:  # the lost messages come back
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    time.sleep(20.2)  # and those the killed run held unsaved, if any, when their timeout ends
     subprocess.run([*args, "--resume"], check=True, capture_output=True, timeout=60)
     cap = read_capture(out)
     assert cap.manifest.complete and cap.records.num_rows == 80
