@@ -1,5 +1,7 @@
-"""The Textual application (``esm-replay tui``): reads captures and runs through ``replay/`` only.
+"""The Textual application (``esm-replay tui``): a read-only browser of captures, runs and
+comparisons that reads everything through ``replay/`` (never ``captures/``).
 
-Not built yet: the comparison tables and run summaries it will show are already library calls in
-``replay.analysis.compare`` and ``replay.engine.runner``.
+:mod:`tui.app` holds the app, :mod:`tui.screens` one screen a module (catalog, run, record, shard,
+invocation, compare), :mod:`tui.widgets` the paged table, the shard timelines and the modals,
+:mod:`tui.format` how values read. docs/tui.md has the keys and screens.
 """

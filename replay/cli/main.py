@@ -24,6 +24,7 @@ __all__ = ["app", "main"]
 COMMAND_MODULES = (
     "replay.cli.run",
     "replay.cli.analysis",
+    "replay.cli.tui",
     "replay.cli.capture_live",
     "replay.cli.capture",
 )

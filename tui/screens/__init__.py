@@ -1,0 +1,1 @@
+"""One screen a module: home (catalog), run, record, shard, compare."""

@@ -1,0 +1,1 @@
+"""The TUI's widgets: the paged table, the shard timeline, breadcrumbs, help."""
