@@ -8,11 +8,7 @@ prose without the figures, or the code without the prose, fails here.
 from __future__ import annotations
 
 import json
-import re
-import shlex
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,29 +16,21 @@ from typing import Any
 import duckdb
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from tests.docs_support import BIN, ROOT, copy_examples, run_shell, says, section, sh_blocks
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BIN = Path(sys.executable).parent
 
 
 def _tour_commands() -> list[str]:
-    tour = README[README.index("## A five-minute tour") :]
-    tour = tour[: tour.index("\n## ", 1)]
-    blocks = re.findall(r"```sh\n(.*?)```", tour, re.S)
-    return [block.replace("\\\n", " ").strip() for block in blocks]
+    return [block.strip() for block in sh_blocks(section(README, "## A five-minute tour"))]
 
 
 @pytest.fixture(scope="module")
 def tour(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tour")
-    shutil.copytree(ROOT / "docs" / "examples", root / "docs" / "examples")
+    copy_examples(root)
     for command in _tour_commands():
-        argv = shlex.split(command)
-        if argv[0] == "esm-replay":
-            argv[0] = str(BIN / "esm-replay")
-        elif argv[0] == "python":
-            argv[0] = sys.executable
-        out = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300)
+        out = run_shell(command, root)
         assert out.returncode == 0, f"{command}\n{out.stderr}"
     # the declarative model the prose mentions, as a user would run it
     model = [str(BIN / "esm-replay"), "replay", "tour/capture", "-f", "docs/examples/fn.yaml",
@@ -88,9 +76,7 @@ CLAIMS: list[tuple[str, Callable[[Path], bool]]] = [
 def test_the_tour_says_what_the_runs_show(
     tour: Path, quote: str, holds: Callable[[Path], bool]
 ) -> None:
-    assert " ".join(quote.split()) in " ".join(README.split()), (
-        f"the README no longer says {quote!r}"
-    )
+    assert says(README, quote), f"the README no longer says {quote!r}"
     assert holds(tour), quote
 
 
