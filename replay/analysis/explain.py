@@ -13,6 +13,7 @@ works for ParallelizationFactor 1 and says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,19 +255,42 @@ def explain_record(
     message_id = None
     if ctx.capture is not None and "message_id" in ctx.capture.column_names:
         message_id = ctx.capture.column("message_id")[row].as_py()
-    dest = tuple(
-        d.line
-        for d in read_failures(run.path / "destinations.jsonl")
-        if _range_holds(d, shard, seq, message_id)
+    return record_explanation(
+        run_path=run.path,
+        record=r,
+        where=(shard, seq, pos, lane, arrival, key),
+        steps=steps,
+        kind=kind,
+        message_id=message_id,
+        destinations=read_failures(run.path / "destinations.jsonl"),
+        observed=observed_failures(ctx.capture_path),
+        notes=notes,
     )
-    obs = observed_failures(ctx.capture_path)
-    observed = (
-        None
-        if obs is None
-        else tuple(o.line for o in obs if _range_holds(o, shard, seq, message_id))
-    )
+
+
+def record_explanation(
+    *,
+    run_path: str | Path,
+    record: dict[str, Any],
+    where: tuple[str, str, int, int, int | None, str | None],
+    steps: tuple[Step, ...],
+    kind: str,
+    message_id: str | None,
+    destinations: Sequence[FailureRecord],
+    observed: Sequence[FailureRecord] | None,
+    notes: Sequence[str],
+) -> RecordExplanation:
+    """A record's explanation from its records.parquet row ``record``, its identity ``where``
+    (shard, seq, pos, lane, arrival ms, key), the steps that carried it, and the failure records
+    (on-failure destination, production's observed ones) that name it."""
+    shard, seq, pos, lane, arrival, key = where
+
+    def naming(records: Sequence[FailureRecord]) -> tuple[int, ...]:
+        return tuple(f.line for f in records if _range_holds(f, shard, seq, message_id))
+
+    r = record
     return RecordExplanation(
-        run=str(run.path),
+        run=str(run_path),
         shard=shard,
         seq=seq,
         pos=pos,
@@ -277,14 +301,14 @@ def explain_record(
         reason=r["reason"],
         deliveries=int(r["deliveries"]),
         first_delivered_ms=_ms_or_none(r["first_delivered"]),
-        done_ms=done,
+        done_ms=_ms_or_none(r["done"]),
         latency_ms=r["latency_ms"],
         steps=steps,
         fate_rule=_fate_rule(r, steps, kind),
         source=kind,
         message_id=message_id,
-        destination=dest,
-        observed=observed,
+        destination=naming(destinations),
+        observed=None if observed is None else naming(observed),
         notes=tuple(notes),
     )
 

@@ -29,10 +29,9 @@ from replay.analysis.explain import (
     Step,
     _alike,
     _factor,
-    _fate_rule,
     _ms_or_none,
-    _range_holds,
     _steps,
+    record_explanation,
 )
 from replay.analysis.membership import RunContext, carriers, find_record, load_context
 from replay.errors import UserError
@@ -214,29 +213,16 @@ class ExplainIndex:
         )
         message_id = None if self._message_id is None else self._message_id[row].as_py()
         dest, obs = self._failures()
-        return RecordExplanation(
-            run=str(run.path),
-            shard=shard,
-            seq=seq,
-            pos=pos,
-            lane=lane,
-            arrival_ms=arrival,
-            key=key,
-            disposition=r["disposition"],
-            reason=r["reason"],
-            deliveries=int(r["deliveries"]),
-            first_delivered_ms=_ms_or_none(r["first_delivered"]),
-            done_ms=done,
-            latency_ms=r["latency_ms"],
+        return record_explanation(
+            run_path=run.path,
+            record=r,
+            where=(shard, seq, pos, lane, arrival, key),
             steps=steps,
-            fate_rule=_fate_rule(r, steps, self.kind),
-            source=self.kind,
+            kind=self.kind,
             message_id=message_id,
-            destination=tuple(d.line for d in dest if _range_holds(d, shard, seq, message_id)),
-            observed=None
-            if obs is None
-            else tuple(o.line for o in obs if _range_holds(o, shard, seq, message_id)),
-            notes=tuple(notes),
+            destinations=dest,
+            observed=obs,
+            notes=notes,
         )
 
     def explain(
