@@ -38,6 +38,9 @@ def main() -> None:
     The message is printed as plain text (a :class:`~rich.text.Text`, never parsed as markup):
     it holds paths, names and values, and ``[/x]`` or ``[report]`` in them must come out as typed.
     """
+    # A SQL argument that begins with a comment ("-- which records ...") would be read as an
+    # option; no option starts with "-- ", so such an argument is passed on as the text it is.
+    sys.argv[1:] = [f"\n{a}" if a.startswith(("-- ", "--\n", "--\t")) else a for a in sys.argv[1:]]
     try:
         app()
     except UserError as exc:
