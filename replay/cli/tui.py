@@ -41,6 +41,9 @@ def tui(
             f"esm-replay tui needs {exc.name or 'textual'}, which is not installed; install the "
             f"tui extra with: {install_command('tui')}"
         ) from None
+    missing = [p for p in paths or [] if not p.exists()]
+    if missing:  # a mistyped path: one line, before a screen opens
+        raise UserError(f"{missing[0]}: no such file or folder (give captures, runs or sweeps)")
     from tui.launch import run_app
 
     raise typer.Exit(run_app(paths or [Path(".")], theme=theme))

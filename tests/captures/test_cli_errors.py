@@ -98,6 +98,7 @@ def test_every_command_prints_user_text_verbatim(aws: Aws, tmp_path: Path) -> No
         "capture failures": (["q", "--into", path, *aws.cli], path),
         "capture import": ([path, "--source", "kinesis", "-o", str(out / "i")], path),
         "capture verify": ([path], path),
+        "tui": ([path], path),
     }
     assert set(cases) == set(_commands()), "a command without a case here"
     for command, (args, shown) in cases.items():
