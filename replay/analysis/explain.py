@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from replay.analysis.membership import (
     at_position,
-    carriers,
+    carriers_of_row,
     exact_carriers,
     find_record,
     load_context,
@@ -235,19 +235,9 @@ def explain_record(
     positions = dict(
         zip(shard_rec.column("seq").to_pylist(), shard_rec.column("pos").to_pylist(), strict=True)
     )
-    done = _ms_or_none(r["done"])
     held = exact_carriers(run.invocations, row)
     if held is None:  # a run written before invocations.parquet had record_rows
-        held = carriers(
-            run.invocations,
-            positions,
-            shard=shard,
-            lane=lane,
-            pos=pos,
-            disposition=r["disposition"],
-            deliveries=int(r["deliveries"]),
-            done_ms=done,
-        )
+        held = carriers_of_row(run.invocations, positions, r, shard=shard, lane=lane, pos=pos)
     kind = str((run.meta.get("capture") or {}).get("kind", ""))
     queue = kind == SourceKind.SQS
     pos_of_row = run.records.column("pos").to_numpy() if queue else None

@@ -33,7 +33,7 @@ from replay.analysis.explain import (
     _steps,
     record_explanation,
 )
-from replay.analysis.membership import RunContext, carriers, find_record, load_context
+from replay.analysis.membership import RunContext, carriers_of_row, find_record, load_context
 from replay.errors import UserError
 from replay.formats.failures import FailureRecord, observed_failures, read_failures
 from replay.lanes import lane_of_key
@@ -193,20 +193,10 @@ class ExplainIndex:
             notes.append("capture not found: arrival time and key unknown")
         lane = lane_of_key(key, self.factor)
         positions = self._shard_positions(shard)
-        done = _ms_or_none(r["done"])
         if self._carried_by is not None:
             held = self.carriers_of(row)
         else:  # a run written before invocations.parquet had record_rows
-            held = carriers(
-                run.invocations,
-                positions,
-                shard=shard,
-                lane=lane,
-                pos=pos,
-                disposition=r["disposition"],
-                deliveries=int(r["deliveries"]),
-                done_ms=done,
-            )
+            held = carriers_of_row(run.invocations, positions, r, shard=shard, lane=lane, pos=pos)
         queue = self.kind == SourceKind.SQS
         steps = _steps(
             run.invocations, held, positions, queue=queue, pos_of_row=self._pos if queue else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -74,6 +75,24 @@ def carriers(
         held += [int(rows[i]) for i in at if invoked < deliveries]
         held.sort()
     return held
+
+
+def carriers_of_row(
+    invocations: pa.Table, positions: dict[str, int], record: dict[str, Any], *, shard: str,
+    lane: int, pos: int,
+) -> list[int]:  # fmt: skip
+    """:func:`carriers` for a records.parquet row (a run written before ``record_rows``)."""
+    done = record["done"]
+    return carriers(
+        invocations,
+        positions,
+        shard=shard,
+        lane=lane,
+        pos=pos,
+        disposition=record["disposition"],
+        deliveries=int(record["deliveries"]),
+        done_ms=None if done is None else round(done.timestamp() * 1000),
+    )
 
 
 def exact_carriers(invocations: pa.Table, row: int) -> list[int] | None:
